@@ -1,0 +1,1 @@
+"""Datasets: generation (streaming, workers, splits), IO, and the word-problem benchmarks."""

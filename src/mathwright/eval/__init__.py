@@ -1,0 +1,1 @@
+"""Evaluation: grading (extraction, equivalence), metrics, reports and plots."""

@@ -1,0 +1,1 @@
+"""Text formats (goat, caef, local view, reversed, gsm calculator, pot): each module has render / parse / check."""

@@ -1,0 +1,1 @@
+"""Turing-machine definitions (the CAEF oracle): executors and composers, defined once."""

@@ -1,0 +1,1 @@
+"""A pool of pre-started, locked-down worker processes that runs model-written code."""

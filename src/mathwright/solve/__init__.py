@@ -1,0 +1,1 @@
+"""Solving strategies: direct, cot, pot, hybrid, vote, caef loop, calculator, best-of-n."""

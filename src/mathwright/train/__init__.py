@@ -1,0 +1,1 @@
+"""Training: supervised fine-tuning (TRL SFTTrainer) and verifiers."""
