@@ -1,0 +1,20 @@
+"""The registry of text formats (goat, caef, ...): each entry is a module-like object or
+lazy ``"module:attr"`` string exposing ``render``, ``parse`` and ``check``.
+
+Register a format where it is defined, or lazily here so importing this module stays cheap:
+
+>>> "goat" in FORMATS
+True
+>>> FORMATS.get("goat").parse("Answer: 12 / 5 = 2 R 2")
+'2 R 2'
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from mathwright.registry import Registry
+
+FORMATS: Registry[Any] = Registry("formats")
+
+# Lazy entries: the module is imported on first ``get``. Other areas add theirs the same way.
+FORMATS.add("goat", "mathwright.formats.goat:FORMAT")
