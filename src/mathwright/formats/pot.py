@@ -1,0 +1,411 @@
+"""Program of thought (PoT), MAmmoTH style: a short Python program that prints the answer.
+
+``render`` turns a GSM8K-style solution into a program. Every calculator annotation ``<<expr=value>>``
+becomes one named assignment (the name comes from the words around it, else ``v1, v2, ...``); a later
+expression that reuses an earlier result refers to that result's variable; the program prints the
+variable holding the solution's final answer.
+
+>>> sol = ("Natalia sold 48/2 = <<48/2=24>>24 clips in May.\\n"
+...        "Natalia sold 48+24 = <<48+24=72>>72 clips altogether in April and May.\\n#### 72")
+>>> print(solution_to_program("Natalia sold clips to 48 of her friends ...", sol))
+clips = 48 / 2
+clips_altogether = 48 + clips
+print(clips_altogether)
+
+``parse`` takes the program out of a model output (fenced code, or raw text that calls ``print(``);
+``check`` runs programs in the sandbox (never in this process) and compares the last printed line
+with the gold answer.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import keyword
+import operator
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Sequence
+
+from mathwright.arith.problem import Problem
+
+TRIGGER = " Let's write a program."  # MAmmoTH's evaluation trigger (mammoth.md §2), leading space included
+
+ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
+_FINAL = re.compile(r"^####\s*(.+?)\s*$", re.M)
+_TOKEN = re.compile(r"\d*\.\d+|\d+\.?|[-+*/()]|\s+")
+_NUMBER_IN_TEXT = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?|(?<![\w.])\.\d+")
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+_STOP = frozenset("""a an the in on of to for per and or at by with from is are was were be been has have had
+he she it they them his her their its him we you i me my our your so that this these those each every than as
+which who whom what then there here also now all just only more less much many x times
+plus minus divided multiplied equals equal s will would can could do does did after before into out over
+up down about one still other another some same""".split())
+_RESERVED = frozenset(keyword.kwlist) | frozenset(dir(builtins)) | {"math", "sympy", "np", "numpy", "ans", "answer"}
+_FENCE = re.compile(r"```(?:python|py|Python)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
+
+
+class SolutionError(ValueError):
+    """A solution cannot be turned into a program (no annotations, bad arithmetic, no final answer)."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# exact arithmetic of calculator annotations
+
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+def exact_value(expr: str) -> Fraction:
+    """Evaluate a calculator expression (numbers, ``+ - * /``, parentheses) exactly, without ``eval``.
+
+    >>> exact_value("2*20*.01"), exact_value("(48 - 8) / 3")
+    (Fraction(2, 5), Fraction(40, 3))
+    """
+    text = expr.replace("x", "*").replace("×", "*").replace("÷", "/").replace(",", "")
+    text = re.sub(r"(?<![\d.])0+(?=\d)", "", text)  # '08' is not a Python literal
+    try:
+        text = text.strip()
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        raise SolutionError(f"not a calculator expression: {expr!r}") from None
+
+    def ev(node: ast.AST) -> Fraction:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return Fraction(ast.get_source_segment(text, node) or str(node.value))  # exact decimal text
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            v = ev(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            left, right = ev(node.left), ev(node.right)
+            if isinstance(node.op, ast.Div) and right == 0:
+                raise SolutionError(f"division by zero in {expr!r}")
+            return _OPS[type(node.op)](left, right)
+        raise SolutionError(f"unsupported syntax in calculator expression {expr!r}")
+
+    return ev(tree)
+
+
+def to_fraction(text: str) -> Fraction | None:
+    """A number written as text (``'1,600'``, ``'$18.00'``, ``'-3'``, ``'3/4'``; a trailing ``%`` is dropped) or None."""
+    t = text.strip().replace(",", "").replace("$", "").rstrip(".").rstrip("%").strip()
+    try:
+        return Fraction(t)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def numbers_equal(got: str, gold: str, rel_tol: float = 1e-6) -> bool:
+    """True when two answer texts are the same number (float noise tolerated) or the same text.
+
+    >>> numbers_equal("72.0", "72"), numbers_equal("0.30000000000000004", "0.3"), numbers_equal("71", "72")
+    (True, True, False)
+    """
+    a, b = to_fraction(got), to_fraction(gold)
+    if a is None or b is None:
+        return got.strip() == gold.strip()
+    if a == b:
+        return True
+    return abs(a - b) <= Fraction(rel_tol) * max(abs(a), abs(b), Fraction(1))
+
+
+def value_matches(expr: str, value: str) -> bool:
+    """An annotation is right when its value equals the exact result, or is it rounded to the shown decimals."""
+    exact, shown = exact_value(expr), to_fraction(value)
+    if shown is None:
+        return False
+    if exact == shown:
+        return True
+    decimals = len(value.split(".")[1]) if "." in value else 0
+    return abs(exact - shown) <= Fraction(1, 2 * 10**decimals)
+
+
+# ---------------------------------------------------------------------------------------------------
+# GSM8K solution -> program
+
+
+@dataclass(frozen=True)
+class Step:
+    """One calculator annotation with the words around it."""
+
+    expr: str
+    value: str
+    before: str  # text of the sentence before the annotation
+    after: str  # text of the sentence after the annotation
+
+
+def final_answer(solution: str) -> str:
+    """The text after the last ``####`` with thousands commas removed.
+
+    >>> final_answer("... = 1,600\\n#### 1,600")
+    '1600'
+    """
+    found = _FINAL.findall(solution)
+    if not found:
+        raise SolutionError("no final '#### N' line")
+    return found[-1].replace(",", "").strip()
+
+
+def strip_annotations(solution: str) -> str:
+    """Remove calculator annotations: ``48/2 = <<48/2=24>>24`` -> ``48/2 = 24``."""
+    return ANNOTATION.sub("", solution)
+
+
+def steps(solution: str) -> list[Step]:
+    """The annotations of a solution, in order, each with its sentence context."""
+    out: list[Step] = []
+    for line in solution.splitlines():
+        if line.startswith("####"):
+            continue
+        for m in ANNOTATION.finditer(line):
+            before = ANNOTATION.sub("", line[: m.start()])
+            before = re.split(r"[.;:!?](?:\s|$)", before)[-1]
+            after = ANNOTATION.sub("", line[m.end():])
+            after = re.split(r"[.;:!?,](?:\s|$)|<<", after)[0]
+            out.append(Step(m.group(1).strip(), m.group(2).strip(), before, after))
+    return out
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower().replace("'", "") for w in _WORD.findall(text)]
+
+
+def _trim(words: list[str]) -> list[str]:
+    while words and words[0] in _STOP:
+        words = words[1:]
+    while words and words[-1] in _STOP:
+        words = words[:-1]
+    return words
+
+
+def name_for(step: Step) -> str | None:
+    """A readable variable name from the words after the result (``24 clips in May`` -> ``clips``),
+    else from the words just before the expression; None when nothing usable is found."""
+    after = re.sub(r"^[\s$%\d.,]*", "", step.after)
+    words = []
+    for w in _words(after):
+        if w in _STOP and words:
+            break  # 'clips in may' -> 'clips'; 'clips altogether' -> 'clips_altogether'
+        if w not in _STOP:
+            words.append(w)
+        if len(words) == 2:
+            break
+    if not words:
+        before = re.sub(r"[\d.,$%=*/+()x×÷-]+\s*$", "", step.before)
+        words = [w for w in _words(before) if len(w) > 1 and w not in _STOP][-2:]
+    name = "_".join(words)[:32].strip("_")
+    if not name or not name.isidentifier() or name in _RESERVED:
+        return None
+    return name
+
+
+def _literal(tok: str) -> str:
+    """A clean Python literal for a number token: ``.5`` -> ``0.5``, ``08`` -> ``8``, ``5.`` -> ``5.0``."""
+    if tok.startswith("."):
+        tok = "0" + tok
+    if tok.endswith("."):
+        tok += "0"
+    whole, dot, frac = tok.partition(".")
+    return (whole.lstrip("0") or "0") + dot + frac
+
+
+def _question_numbers(question: str) -> set[Fraction]:
+    return {f for f in (to_fraction(t) for t in _NUMBER_IN_TEXT.findall(question)) if f is not None}
+
+
+def translate(expr: str, known: list[tuple[Fraction, str]], given: set[Fraction]) -> str:
+    """Rewrite a calculator expression as Python, replacing numbers that are earlier results (and not
+    numbers stated in the question) with their variables; binary operators get spaces.
+
+    >>> translate("48+24", [(Fraction(24), "clips")], {Fraction(48)})
+    '48 + clips'
+    """
+    toks = [t for t in _TOKEN.findall(expr.replace("x", "*").replace("×", "*").replace("÷", "/")) if t.strip()]
+    if "".join(toks) != re.sub(r"\s+", "", expr.replace("x", "*").replace("×", "*").replace("÷", "/")):
+        raise SolutionError(f"not a calculator expression: {expr!r}")
+    out: list[str] = []
+    prev = None
+    for t in toks:
+        if t in "+-*/" and prev is not None and prev not in "+-*/(":
+            out.append(f" {t} ")
+        elif t in "+-*/()":
+            out.append(t)
+        else:
+            v = Fraction(_literal(t))
+            var = next((name for val, name in reversed(known) if val == v), None)
+            out.append(var if var is not None and v not in given else _literal(t))
+        prev = t if t in "+-*/()" else "n"
+    return "".join(out)
+
+
+def solution_to_program(question: str, solution: str, *, comments: bool = False) -> str:
+    """A Python program equivalent to the annotated solution (see the module docstring).
+
+    Each annotation is checked with exact arithmetic first; a wrong one raises SolutionError.
+    """
+    found = steps(solution)
+    if not found:
+        raise SolutionError("no calculator annotations")
+    gold = final_answer(solution)
+    gold_value = to_fraction(gold)
+    for s in found:
+        if not value_matches(s.expr, s.value):
+            raise SolutionError(f"wrong annotation <<{s.expr}={s.value}>> (exact value {exact_value(s.expr)})")
+    # Print the last step whose result is the solution's own final answer; drop steps after it.
+    last = max((i for i, s in enumerate(found) if to_fraction(s.value) == gold_value), default=len(found) - 1)
+    found = found[: last + 1]
+    given = _question_numbers(question)
+    known: list[tuple[Fraction, str]] = []
+    used: set[str] = set()
+    lines: list[str] = []
+    for i, s in enumerate(found, 1):
+        name = name_for(s) or f"v{i}"
+        base, k = name, 2
+        while name in used:
+            name, k = f"{base}_{k}", k + 1
+        used.add(name)
+        if comments:
+            text = re.sub(r"\s+", " ", (s.before + s.value + s.after)).strip()
+            if text:
+                lines.append(f"# {text}")
+        lines.append(f"{name} = {translate(s.expr, known, given)}")
+        value = to_fraction(s.value)
+        if value is not None:
+            known.append((value, name))
+    lines.append(f"print({name})")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------
+# arithmetic problem -> program
+
+
+def problem_to_program(p: Problem) -> str:
+    """A program printing ``p.answer_text()`` (Goat's answer: ``'3 R 2'``, ``'undefined'``, ``'True'``).
+
+    >>> print(problem_to_program(Problem("div", 17, 5)))
+    a = 17
+    b = 5
+    q, r = divmod(a, b)
+    print(f"{q} R {r}" if r else q)
+    """
+    head = [f"a = {p.a}", f"b = {p.b}"]
+    if p.op == "div":
+        if p.b == 0:
+            return "\n".join(head + ['print("undefined")'])
+        body = ["q, r = divmod(a, b)"]
+        if p.b < 0:  # Goat's remainder is never negative; Python's divmod floors
+            body += ["if r < 0:", "    q, r = q + 1, r - b"]
+        return "\n".join(head + body + ['print(f"{q} R {r}" if r else q)'])
+    return "\n".join(head + [f"print(a {p.symbol} b)"])
+
+
+# ---------------------------------------------------------------------------------------------------
+# the format interface
+
+
+def render(problem: dict | Problem, rng: Any = None, *, comments: bool = False) -> dict:
+    """A PoT record ``{instruction, output, answer}`` for a GSM8K-style dict (``question``, ``answer``)
+    or an arithmetic :class:`Problem` (its ``instruction`` is ``'What is a op b?'``).
+
+    ``rng`` is accepted for the common format interface; rendering is deterministic.
+    """
+    if isinstance(problem, Problem):
+        return {"instruction": f"What is {problem.expr()}?" + TRIGGER, "output": problem_to_program(problem),
+                "answer": problem.answer_text()}
+    question, solution = problem["question"], problem["answer"]
+    return {"instruction": question.strip() + TRIGGER,
+            "output": solution_to_program(question, solution, comments=comments),
+            "answer": final_answer(solution)}
+
+
+def parse(text: str) -> str | None:
+    """The program in a model output: the first fenced code block, else the raw text if it calls ``print(``.
+
+    >>> parse("Sure.\\n```python\\nx = 2\\nprint(x)\\n```\\nDone")
+    'x = 2\\nprint(x)'
+    >>> parse("The answer is 4.") is None
+    True
+    """
+    text = text.split("### Instruction")[0]
+    m = _FENCE.search(text)
+    if m and m.group(1).strip():
+        return m.group(1).strip("\n")
+    if "print(" in text:
+        return text.strip("\n")
+    return None
+
+
+def printed_answer(stdout: str) -> str | None:
+    """The last non-empty printed line (mammoth.md §9: the last line, not the first number)."""
+    lines = [ln.strip() for ln in stdout.splitlines() if ln.strip()]
+    return lines[-1] if lines else None
+
+
+@dataclass(frozen=True)
+class PotCheck:
+    """Outcome of running one program against its gold answer."""
+
+    ok: bool
+    status: str  # sandbox status ('ok', 'timeout', 'error', ...) or 'no_program' / 'wrong_answer'
+    got: str | None
+    error: str | None = None
+
+
+def check_many(programs: Sequence[str | None], golds: Sequence[str], pool: Any = None,
+               workers: int = 2) -> list[PotCheck]:
+    """Run every program in the sandbox (a ``SandboxPool``; one is started if ``pool`` is None) and
+    compare its last printed line with the gold answer by value. Order is kept."""
+    if len(programs) != len(golds):
+        raise ValueError("programs and golds differ in length")
+    todo = [i for i, p in enumerate(programs) if p]
+    results: dict[int, Any] = {}
+    if todo:
+        if pool is None:
+            from mathwright.sandbox import SandboxPool
+
+            with SandboxPool(workers=workers) as own:
+                ran = own.map([programs[i] for i in todo])
+        else:
+            ran = pool.map([programs[i] for i in todo])
+        results = dict(zip(todo, ran))
+    out: list[PotCheck] = []
+    for i, gold in enumerate(golds):
+        r = results.get(i)
+        if r is None:
+            out.append(PotCheck(False, "no_program", None))
+            continue
+        got = printed_answer(r.stdout or "")
+        if r.status != "ok":
+            out.append(PotCheck(False, r.status, got, r.error))
+        elif got is None or not numbers_equal(got, str(gold)):
+            out.append(PotCheck(False, "wrong_answer", got))
+        else:
+            out.append(PotCheck(True, "ok", got))
+    return out
+
+
+def check(record: dict | str, gold: str | None = None, pool: Any = None) -> PotCheck:
+    """Check one PoT record (``output`` and ``answer``) or one program text against ``gold``."""
+    if isinstance(record, dict):
+        program, gold = parse(record["output"]), record.get("answer", gold)
+    else:
+        program = parse(record)
+    if gold is None:
+        raise ValueError("no gold answer given")
+    return check_many([program], [str(gold)], pool=pool)[0]
+
+
+class _Format:
+    """The object registered as ``FORMATS['pot']`` (render / parse / check)."""
+
+    name = "pot"
+    trigger = TRIGGER
+    render = staticmethod(render)
+    parse = staticmethod(parse)
+    check = staticmethod(check)
+
+
+FORMAT = _Format()
