@@ -1,0 +1,348 @@
+"""The generic dataset writer every generator (goat, caef, word problems, mathinstruct) calls.
+
+Contract of :func:`write_dataset`
+---------------------------------
+``write_dataset(make_shard, n, out, *, seed, workers=1, shard_size=10_000, splits=None, check=None,
+encode=None, split_key="input", count_by="op", config=None, meta=None, shuffle=True, progress=None)``
+
+- ``make_shard(shard: Shard) -> list[dict]`` returns exactly ``shard.count`` records for the global
+  positions ``[shard.start, shard.start + shard.count)`` and draws randomness ONLY from ``shard.rng()``
+  (seeded from ``(seed, shard.index)`` alone). Output is therefore byte-identical for any ``workers``.
+  Workers are forked, so closures and lambdas are fine.
+- ``check(record) -> None | str``: every record is checked before it is written; the first failure
+  aborts the whole run with :class:`GenerationError` naming the shard, the record and the problem,
+  and nothing is written at ``out``.
+- Records are shuffled inside each shard (seeded) and shards are concatenated in index order. A
+  generator whose shards are not already mixed should assign contents by global position (as
+  ``arith/goat_mix.py`` does with one seeded permutation of bucket labels).
+- ``out`` ending in ``.jsonl`` gives JSON Lines; ``.parquet`` gives Parquet that
+  ``datasets.load_dataset("parquet", data_files=...)`` reads.
+- ``splits={"train": 0.98, "valid": 0.01, "test": 0.01}`` writes ``<stem>.<split><suffix>`` beside
+  ``out`` (``goat.jsonl`` -> ``goat.train.jsonl`` ...). A record's split is a hash (CRC-32) of its
+  ``split_key`` field (the canonical ``input``), so identical problems always land in the same split:
+  splits never share a problem, for any seed, and the split sizes match the fractions only approximately.
+- Atomic and resumable: shards are written (each atomically) into ``.<out name>.partial/`` beside
+  ``out``; a killed run rerun with the same arguments reuses the finished shards and ends with the
+  identical file. Finished files are renamed into place, so ``out`` is never half-written.
+- A sidecar ``<out>.meta.json`` records the generator config (a frozen dataclass), seed, per-shard
+  seeds, counts per split and per ``count_by`` value, and the mathwright version.
+
+>>> import tempfile, os, json
+>>> d = tempfile.mkdtemp(); out = os.path.join(d, "sq.jsonl")
+>>> def squares(shard):
+...     rng = shard.rng()
+...     return [{"input": str(k), "output": str(k * k), "op": "sq"}
+...             for k in (rng.randrange(10**6) for _ in range(shard.count))]
+>>> meta = write_dataset(squares, 25, out, seed=1, shard_size=10, progress=False,
+...                      check=lambda r: None if int(r["output"]) == int(r["input"]) ** 2 else "wrong")
+>>> sum(1 for _ in open(out)), meta["files"]["all"]["records"], len(meta["shards"])
+(25, 25, 3)
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import random
+import shutil
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from mathwright.data.io import atomic_write, dumps
+
+FORMATS = (".jsonl", ".parquet")
+_UNSPLIT = "all"
+
+
+class GenerationError(RuntimeError):
+    """A record failed its check (or a generator broke its contract); nothing was written at ``out``."""
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One fixed-size slice of the dataset; its seed depends only on (master seed, index)."""
+
+    index: int
+    start: int
+    count: int
+    seed: int
+
+    def rng(self) -> random.Random:
+        return random.Random(self.seed)
+
+
+def shard_seed(seed: int, index: int) -> int:
+    """64-bit seed of shard ``index`` derived from the master ``seed`` alone.
+
+    >>> shard_seed(0, 0) == shard_seed(0, 0) != shard_seed(0, 1)
+    True
+    """
+    digest = hashlib.sha256(f"mathwright-shard:{seed}:{index}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def plan_shards(n: int, seed: int, shard_size: int) -> list[Shard]:
+    """The fixed shard layout of an ``n``-record dataset."""
+    return [Shard(i, s, min(shard_size, n - s), shard_seed(seed, i)) for i, s in enumerate(range(0, n, shard_size))]
+
+
+def parse_splits(text: str) -> dict[str, float]:
+    """Parse ``'train=0.98,valid=0.01,test=0.01'``; fractions must be positive and sum to 1.
+
+    >>> parse_splits("train=0.9,test=0.1")
+    {'train': 0.9, 'test': 0.1}
+    """
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, eq, frac = part.strip().partition("=")
+        try:
+            value = float(frac)
+        except ValueError:
+            value = -1.0
+        if not eq or not name.isidentifier() or name == _UNSPLIT or not 0 < value <= 1 or name in out:
+            raise ValueError(f"bad split {part.strip()!r} in {text!r}: expected NAME=FRACTION pairs such as "
+                             "'train=0.98,valid=0.01,test=0.01' (distinct names, fractions in (0, 1])")
+        out[name] = value
+    if abs(sum(out.values()) - 1) > 1e-6:
+        raise ValueError(f"split fractions in {text!r} sum to {sum(out.values()):g}, not 1")
+    return out
+
+
+def split_paths(out: str | os.PathLike, splits: Iterable[str] | None) -> dict[str, Path]:
+    """Output file of each split: ``goat.jsonl`` -> ``{'train': goat.train.jsonl, ...}``; ``{'all': out}`` unsplit."""
+    out = Path(out)
+    if not splits:
+        return {_UNSPLIT: out}
+    return {name: out.with_name(f"{out.stem}.{name}{out.suffix}") for name in splits}
+
+
+def check_out_path(out: str | os.PathLike) -> Path:
+    """Validate the output file name before anything is generated."""
+    out = Path(out)
+    if out.suffix not in FORMATS:
+        raise ValueError(f"output {str(out)!r}: unknown format {out.suffix or '(none)'!r}; valid: {', '.join(FORMATS)}")
+    if out.exists() and out.is_dir():
+        raise ValueError(f"output {str(out)!r} is a directory")
+    return out
+
+
+def _bucket(key: str, cum: list[tuple[float, str]]) -> str:
+    x = zlib.crc32(key.encode()) / 4294967296.0
+    for edge, name in cum:
+        if x < edge:
+            return name
+    return cum[-1][1]
+
+
+# Set before forking the pool so workers inherit the job (closures need no pickling).
+_JOB: dict[str, Any] = {}
+
+
+def _run_shard(shard: Shard) -> dict[str, dict[str, int]]:
+    """Generate, check, shuffle, split and write one shard (each file atomically); return its counts."""
+    job = _JOB
+    recs = job["make_shard"](shard)
+    if len(recs) != shard.count:
+        raise GenerationError(f"shard {shard.index}: make_shard returned {len(recs)} records, expected {shard.count}")
+    check = job["check"]
+    if check is not None:
+        for i, rec in enumerate(recs):
+            problem = check(rec)
+            if problem:
+                raise GenerationError(f"shard {shard.index} (seed {shard.seed}), record {i}: check failed: "
+                                      f"{problem}\n  record: {json.dumps(rec, ensure_ascii=False)}")
+    if job["shuffle"]:
+        random.Random(shard.seed ^ 0x5EED).shuffle(recs)
+    encode, key, count_by, cum = job["encode"], job["split_key"], job["count_by"], job["cum"]
+    lines: dict[str, list[str]] = {name: [] for name in job["names"]}
+    counts: dict[str, dict[str, int]] = {name: {} for name in job["names"]}
+    for rec in recs:
+        name = _bucket(str(rec[key]), cum) if cum else _UNSPLIT
+        lines[name].append(encode(rec))
+        c = counts[name]
+        tag = str(rec.get(count_by, "")) if count_by else ""
+        c[tag] = c.get(tag, 0) + 1
+    part: Path = job["part"]
+    for name, ls in lines.items():
+        tmp = part / f"shard-{shard.index:06d}.{name}.jsonl.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write("".join(ls))
+        os.replace(tmp, part / f"shard-{shard.index:06d}.{name}.jsonl")
+    # The marker is written last: a shard is finished iff its marker exists.
+    marker = part / f"shard-{shard.index:06d}.done.json"
+    with open(str(marker) + ".tmp", "w") as f:
+        json.dump(counts, f)
+    os.replace(str(marker) + ".tmp", marker)
+    return counts
+
+
+def _default_encode(rec: dict) -> str:
+    return dumps(rec) + "\n"
+
+
+def _fingerprint(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _config_dict(config: Any) -> Any:
+    if config is None:
+        return None
+    if dataclasses.is_dataclass(config):
+        return {"type": type(config).__qualname__, **dataclasses.asdict(config)}
+    return config
+
+
+def _concat(sources: list[Path], dest_tmp: Path) -> None:
+    with open(dest_tmp, "wb") as out:
+        for src in sources:
+            with open(src, "rb") as f:
+                shutil.copyfileobj(f, out, 1 << 22)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _to_parquet(jsonl: Path, dest_tmp: Path) -> None:
+    import pyarrow.json as pj
+    import pyarrow.parquet as pq
+
+    if jsonl.stat().st_size == 0:  # pyarrow cannot infer a schema from nothing
+        import pyarrow as pa
+
+        table = pa.table({})
+    else:
+        table = pj.read_json(jsonl, read_options=pj.ReadOptions(block_size=1 << 26))
+    pq.write_table(table, dest_tmp)
+
+
+def write_dataset(
+    make_shard: Callable[[Shard], list[dict]],
+    n: int,
+    out: str | os.PathLike,
+    *,
+    seed: int,
+    workers: int = 1,
+    shard_size: int = 10_000,
+    splits: dict[str, float] | None = None,
+    check: Callable[[dict], str | None] | None = None,
+    encode: Callable[[dict], str] | None = None,
+    split_key: str = "input",
+    count_by: str | None = "op",
+    config: Any = None,
+    meta: dict | None = None,
+    shuffle: bool = True,
+    progress: bool | None = None,
+) -> dict:
+    """Generate ``n`` records shard by shard and write them (see the module docstring); return the metadata.
+
+    ``encode(record) -> str`` must return one JSON line ending in ``"\\n"`` (default: ``json.dumps``);
+    a faster hand-written encoder is fine as long as it emits valid JSON.
+    """
+    out = check_out_path(out)
+    if n < 0 or shard_size < 1 or workers < 1:
+        raise ValueError(f"need n >= 0, shard_size >= 1, workers >= 1 (got {n}, {shard_size}, {workers})")
+    names = list(splits) if splits else [_UNSPLIT]
+    paths = split_paths(out, splits)
+    shards = plan_shards(n, seed, shard_size)
+    cfg = _config_dict(config)
+    from mathwright import __version__
+
+    ident = {"n": n, "seed": seed, "shard_size": shard_size, "splits": splits, "split_key": split_key,
+             "shuffle": shuffle, "config": cfg, "count_by": count_by, "version": __version__,
+             "encode": getattr(encode, "__qualname__", None)}
+    fp = _fingerprint(ident)
+    part = out.with_name(f".{out.name}.partial")
+    manifest = part / "manifest.json"
+    if part.exists():
+        try:
+            same = json.loads(manifest.read_text())["fingerprint"] == fp
+        except (OSError, ValueError, KeyError):
+            same = False
+        if not same:  # a different job's leftovers: start afresh
+            shutil.rmtree(part)
+    part.mkdir(parents=True, exist_ok=True)
+    if not manifest.exists():
+        with atomic_write(manifest) as f:
+            json.dump({"fingerprint": fp, **ident}, f, default=str)
+
+    counts: dict[int, dict[str, dict[str, int]]] = {}
+    todo: list[Shard] = []
+    for s in shards:
+        marker = part / f"shard-{s.index:06d}.done.json"
+        if marker.exists():
+            counts[s.index] = json.loads(marker.read_text())
+        else:
+            todo.append(s)
+
+    cum: list[tuple[float, str]] = []
+    acc = 0.0
+    for name, frac in (splits or {}).items():
+        acc += frac
+        cum.append((acc, name))
+    _JOB.clear()
+    _JOB.update(make_shard=make_shard, check=check, encode=encode or _default_encode, split_key=split_key,
+                count_by=count_by, cum=cum, names=names, part=part, shuffle=shuffle)
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=n, initial=sum(s.count for s in shards if s.index in counts), unit="rec",
+               unit_scale=True, desc=f"generate {out.name}", disable=(None if progress is None else not progress))
+    try:
+        if workers == 1 or len(todo) <= 1:
+            for s in todo:
+                counts[s.index] = _run_shard(s)
+                bar.update(s.count)
+        else:
+            ctx = mp.get_context("fork")
+            with ctx.Pool(min(workers, len(todo))) as pool:
+                for s, c in zip(todo, pool.imap(_run_shard, todo)):
+                    counts[s.index] = c
+                    bar.update(s.count)
+    except GenerationError:
+        shutil.rmtree(part, ignore_errors=True)  # deterministic failure: a rerun would fail the same way
+        raise
+    finally:
+        bar.close()
+        _JOB.clear()
+
+    files: dict[str, dict] = {}
+    for name in names:
+        sources = [part / f"shard-{s.index:06d}.{name}.jsonl" for s in shards]
+        dest = paths[name]
+        tmp = part / f"final.{name}{dest.suffix}.tmp"
+        if dest.suffix == ".parquet":
+            jsonl = part / f"final.{name}.jsonl.tmp"
+            _concat(sources, jsonl)
+            _to_parquet(jsonl, tmp)
+            jsonl.unlink()
+        else:
+            _concat(sources, tmp)
+        by: dict[str, int] = {}
+        for s in shards:
+            for tag, c in counts[s.index][name].items():
+                by[tag] = by.get(tag, 0) + c
+        files[name] = {"path": dest.name, "records": sum(by.values()),
+                       **({f"by_{count_by}": dict(sorted(by.items()))} if count_by else {})}
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, dest)
+
+    info = {
+        "mathwright_version": __version__,
+        "n": n,
+        "seed": seed,
+        "config": cfg,
+        "shard_size": shard_size,
+        "shards": [{"index": s.index, "start": s.start, "count": s.count, "seed": s.seed} for s in shards],
+        "splits": splits,
+        "split_rule": f"crc32({split_key}) / 2**32 against cumulative fractions" if splits else None,
+        "files": files,
+        **(meta or {}),
+    }
+    with atomic_write(str(out) + ".meta.json") as f:
+        json.dump(info, f, indent=2)
+        f.write("\n")
+    shutil.rmtree(part, ignore_errors=True)
+    return info
