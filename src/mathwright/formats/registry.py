@@ -19,3 +19,4 @@ FORMATS: Registry[Any] = Registry("formats")
 # Lazy entries: the module is imported on first ``get``. Other areas add theirs the same way.
 FORMATS.add("goat", "mathwright.formats.goat:FORMAT")
 FORMATS.add("pot", "mathwright.formats.pot:FORMAT")
+FORMATS.add("gsm", "mathwright.formats.gsm:FORMAT")
