@@ -33,7 +33,7 @@ TRIGGER = " Let's write a program."  # MAmmoTH's evaluation trigger (mammoth.md 
 
 ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
 _FINAL = re.compile(r"^####\s*(.+?)\s*$", re.M)
-_TOKEN = re.compile(r"\d*\.\d+|\d+\.?|[-+*/()]|\s+")
+_TOKEN = re.compile(r"\d*\.\d+|\d+\.?|//|[-+*/()]|\s+")
 _NUMBER_IN_TEXT = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?|(?<![\w.])\.\d+")
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 _STOP = frozenset("""a an the in on of to for per and or at by with from is are was were be been has have had
@@ -53,7 +53,8 @@ class SolutionError(ValueError):
 # exact arithmetic of calculator annotations
 
 
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+        ast.FloorDiv: lambda a, b: Fraction(a // b)}
 
 
 def exact_value(expr: str) -> Fraction:
@@ -80,7 +81,7 @@ def exact_value(expr: str) -> Fraction:
             return -v if isinstance(node.op, ast.USub) else v
         if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
             left, right = ev(node.left), ev(node.right)
-            if isinstance(node.op, ast.Div) and right == 0:
+            if isinstance(node.op, (ast.Div, ast.FloorDiv)) and right == 0:
                 raise SolutionError(f"division by zero in {expr!r}")
             return _OPS[type(node.op)](left, right)
         raise SolutionError(f"unsupported syntax in calculator expression {expr!r}")
@@ -215,28 +216,38 @@ def _question_numbers(question: str) -> set[Fraction]:
     return {f for f in (to_fraction(t) for t in _NUMBER_IN_TEXT.findall(question)) if f is not None}
 
 
-def translate(expr: str, known: list[tuple[Fraction, str]], given: set[Fraction]) -> str:
-    """Rewrite a calculator expression as Python, replacing numbers that are earlier results (and not
-    numbers stated in the question) with their variables; binary operators get spaces.
+def translate(expr: str, known: list[tuple[Fraction, str]], given: set[Fraction], used: set[str] | None = None) -> str:
+    """Rewrite a calculator expression as Python: a number equal to an earlier result becomes that
+    result's variable (an unused result first, in order), except numbers stated in the question, which
+    stay literals (same value either way); binary operators get spaces. ``used`` collects referenced names.
 
     >>> translate("48+24", [(Fraction(24), "clips")], {Fraction(48)})
     '48 + clips'
+    >>> translate("68+17+68", [(Fraction(68), "mon"), (Fraction(17), "tue"), (Fraction(68), "wed")], {Fraction(17)})
+    'mon + 17 + wed'
     """
-    toks = [t for t in _TOKEN.findall(expr.replace("x", "*").replace("×", "*").replace("÷", "/")) if t.strip()]
-    if "".join(toks) != re.sub(r"\s+", "", expr.replace("x", "*").replace("×", "*").replace("÷", "/")):
+    used = set() if used is None else used
+    clean = expr.replace("x", "*").replace("×", "*").replace("÷", "/")
+    toks = [t for t in _TOKEN.findall(clean) if t.strip()]
+    if "".join(toks) != re.sub(r"\s+", "", clean):
         raise SolutionError(f"not a calculator expression: {expr!r}")
+    ops = ("+", "-", "*", "/", "//", "(", ")")
     out: list[str] = []
     prev = None
     for t in toks:
-        if t in "+-*/" and prev is not None and prev not in "+-*/(":
+        if t in ops[:5] and prev is not None and prev not in "+-*/(":
             out.append(f" {t} ")
-        elif t in "+-*/()":
+        elif t in ops:
             out.append(t)
         else:
             v = Fraction(_literal(t))
-            var = next((name for val, name in reversed(known) if val == v), None)
-            out.append(var if var is not None and v not in given else _literal(t))
-        prev = t if t in "+-*/()" else "n"
+            same = [name for val, name in known if val == v]
+            fresh = [name for name in same if name not in used]
+            var = None if v in given else (fresh[0] if fresh else (same[-1] if same else None))
+            if var is not None:
+                used.add(var)
+            out.append(var if var is not None else _literal(t))
+        prev = t[0] if t in ops else "n"
     return "".join(out)
 
 
@@ -259,6 +270,7 @@ def solution_to_program(question: str, solution: str, *, comments: bool = False)
     given = _question_numbers(question)
     known: list[tuple[Fraction, str]] = []
     used: set[str] = set()
+    referenced: set[str] = set()
     lines: list[str] = []
     for i, s in enumerate(found, 1):
         name = name_for(s) or f"v{i}"
@@ -270,7 +282,7 @@ def solution_to_program(question: str, solution: str, *, comments: bool = False)
             text = re.sub(r"\s+", " ", (s.before + s.value + s.after)).strip()
             if text:
                 lines.append(f"# {text}")
-        lines.append(f"{name} = {translate(s.expr, known, given)}")
+        lines.append(f"{name} = {translate(s.expr, known, given, referenced)}")
         value = to_fraction(s.value)
         if value is not None:
             known.append((value, name))
