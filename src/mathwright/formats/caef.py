@@ -1,0 +1,391 @@
+"""The CAEF text format (byte for byte as the reference, see docs caef.md), rendered from the machines.
+
+- :func:`state_line` / :func:`cmd_line` render an executor configuration and its command;
+  :func:`comp_state_line` / :func:`comp_cmd_line` a composer's.
+- :func:`parse_state` / :func:`parse_comp_state` read them back (strict: ``render(parse(x)) == x``).
+- :func:`trace` is a machine's full trace, callees inlined; :func:`step_pairs` the training pairs
+  (2-line executor steps, 4-line composer steps); :func:`oracle_response` the oracle's next step for any
+  prompt; :func:`check` verifies every line of a pair against the oracle.
+- ``compat=True`` reproduces the reference generator's composer prompts, including its stale callee halt
+  lines (caef.md section 10); ``compat=False`` ("fixed") uses the real callee halt lines.
+
+>>> print(trace("ADD", "54", "76")[-2])
+ADD, qH,  |5|4[HEAD1] |7|6[HEAD2] [C]1 |2|1|1
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from mathwright.machines.composers import (COMPOSERS, Comp, call_args, comp_apply, comp_call, comp_start,
+                                           comp_trans, norm)
+from mathwright.machines.executors import EXECUTORS, HALT, Tape, apply, delta, start
+
+HALT_LINE = "No command to execute. Halt state."
+BOOL_REG = ("EQUAL", "GREATER_THAN", "LESS_THAN")
+
+
+def dg(s: str) -> str:
+    """``'54'`` -> ``'|5|4'``."""
+    return "".join("|" + ch for ch in s)
+
+
+# ---------------------------------------------------------------- executors
+def state_line(t: Tape) -> str:
+    """The CAEF state line of an executor configuration."""
+    if t.m == "LEFT_MASK":
+        if t.q == "q0":
+            return f"LEFT_MASK, q0, [HEAD] {dg(t.a)} [OUTPUT]"
+        left, right = dg(t.a[:t.h1]), dg(t.a[t.h1:])
+        if t.q == HALT:
+            return f"LEFT_MASK, qH,  {left}[HEAD]{right} {dg(t.out) or '0'}"
+        return f"LEFT_MASK, {t.q},  {left}[HEAD]{right} {dg(t.out)}[OUTPUT]"
+    carry = t.m in ("ADD", "MULD", "SUBX")
+    if t.q == "q0":
+        return f"{t.m}, q0, [HEAD1] {dg(t.a)}[HEAD2] {dg(t.b)}{' [C]' if carry else ''} [OUTPUT]"
+    tapes = f"{dg(t.a[:t.h1])}[HEAD1]{dg(t.a[t.h1:])} {dg(t.b[:t.h2])}[HEAD2]{dg(t.b[t.h2:])}"
+    reg = f" [C]{t.reg}" if carry else ""
+    if t.m in BOOL_REG:
+        return f"{t.m}, {t.q},  {tapes} " + (t.reg if t.q == HALT else f"[OUTPUT]{t.reg}")
+    out = dg(t.out)
+    if t.m == "REFLECTION" and t.q != "q1":  # the reference renders '|' for an emptied output
+        out = "|" + "|".join(t.out) if t.out else ("|" if t.q == "q2" else "|0")
+    if t.q == HALT:
+        return f"{t.m}, qH,  {tapes}{reg} {out or '|0'}"
+    return f"{t.m}, {t.q},  {tapes}{reg} {out}[OUTPUT]"
+
+
+def cmd_line(t: Tape) -> str:
+    """The CAEF command line of configuration ``t`` (the halt line at qH)."""
+    if t.q == HALT:
+        return HALT_LINE
+    c = delta(t)
+    if t.m == "LEFT_MASK":
+        if t.q == "q0":
+            return "CMD [HEAD] RIGHT, q1"
+        if c.write is not None:
+            return f"CMD [HEAD] RIGHT, [OUTPUT] {c.write}, [OUTPUT] RIGHT, q1"
+        if t.q == "q1":
+            return "CMD [OUTPUT] LEFT, [OUTPUT] 0, q2"
+        return "CMD [OUTPUT] LEFT, q2" if c.pop else "CMD qH"
+    moves = "[HEAD1] RIGHT, " * c.m1 + "[HEAD2] RIGHT, " * c.m2
+    if t.m in ("ADD", "MULD", "SUBX"):
+        p = "CMD:" if t.m == "ADD" else "CMD"
+        if t.q == "q0":
+            return f"{p} [C] 0, [HEAD1] RIGHT, [HEAD2] RIGHT, q1"
+        if c.write is not None:
+            return f"{p} [C] {c.reg}, [OUTPUT] {c.write}, [OUTPUT] RIGHT, {moves}q1"
+        if c.fin is not None:
+            return f"{p} [OUTPUT] {c.fin}, [OUTPUT], [C], qH"
+        if c.nxt == "q2":
+            return "CMD q2"
+        return "CMD [OUTPUT] LEFT, q2" if c.pop else "CMD [OUTPUT], qH"
+    if t.m in BOOL_REG:
+        if c.nxt == "q1":
+            return f"CMD {moves}" + (f"[OUTPUT] {c.reg}, " if c.reg is not None else "") + "q1"
+        return f"CMD [OUTPUT] {c.reg}, [OUTPUT], qH" if c.reg is not None else "CMD [OUTPUT], qH"
+    # REFLECTION
+    if t.q == "q0":
+        return "CMD [HEAD1] RIGHT, [HEAD2] RIGHT, q1"
+    if c.write is not None:
+        return f"CMD {moves}[OUTPUT] {c.write}, [OUTPUT] RIGHT, q1"
+    if c.nxt == "q2" and not c.pop:
+        return "CMD q2"
+    return "CMD [OUTPUT] LEFT, q2" if c.pop else "CMD [OUTPUT], qH"
+
+
+_D = r"((?:\|\d)*)"
+_HDR = re.compile(r"^([A-Z_]+), (q\w)(, {1,2})(.*)$")
+
+
+def _undg(s: str) -> str:
+    return s.replace("|", "")
+
+
+def parse_state(line: str) -> Tape:
+    """Parse an executor state line; raise ValueError unless it is exactly a rendered state.
+
+    >>> parse_state("ADD, q1,  |5[HEAD1]|4 |7[HEAD2]|6 [C]1 |2[OUTPUT]")
+    Tape(m='ADD', q='q1', a='54', b='76', h1=1, h2=1, reg='1', out='2')
+    """
+    m = _HDR.match(line)
+    if not m or m.group(1) not in EXECUTORS:
+        raise ValueError(f"not an executor state line: {line!r}")
+    name, q, rest = m.group(1), m.group(2), m.group(4)
+    t = _parse_rest(name, q, rest)
+    if t is None or state_line(t) != line:
+        raise ValueError(f"malformed {name} state line: {line!r}")
+    return t
+
+
+def _parse_rest(name: str, q: str, rest: str) -> Tape | None:
+    if name == "LEFT_MASK":
+        if q == "q0":
+            m = re.fullmatch(rf"\[HEAD\] {_D} \[OUTPUT\]", rest)
+            return Tape(name, q, _undg(m.group(1))) if m else None
+        m = re.fullmatch(rf" {_D}\[HEAD\]{_D} (.*?)(\[OUTPUT\])?", rest)
+        if not m:
+            return None
+        out = "" if m.group(3) == "0" else _undg(m.group(3))
+        return Tape(name, q, _undg(m.group(1) + m.group(2)), "", len(_undg(m.group(1))), -1, "", out)
+    if q == "q0":
+        m = re.fullmatch(rf"\[HEAD1\] {_D}\[HEAD2\] {_D}( \[C\])? \[OUTPUT\]", rest)
+        return Tape(name, q, _undg(m.group(1)), _undg(m.group(2))) if m else None
+    m = re.fullmatch(rf" {_D}\[HEAD1\]{_D} {_D}\[HEAD2\]{_D}(?: \[C\](\d))? (.*)", rest)
+    if not m:
+        return None
+    l1, r1, l2, r2, carry, tail = m.groups()
+    reg = carry or ""
+    if name in BOOL_REG:
+        reg, out = tail.replace("[OUTPUT]", ""), ""
+    else:
+        out = _undg(tail.replace("[OUTPUT]", ""))
+        if q == HALT and name == "REFLECTION" and tail == "|0":
+            out = ""  # ambiguous in the reference: '|0' is both an emptied tape and a real 0
+    return Tape(name, q, _undg(l1 + r1), _undg(l2 + r2), len(_undg(l1)), len(_undg(l2)), reg, out)
+
+
+def halt_result(line: str) -> str:
+    """The result on a halt state line (the output aligner's rule): reversed digits or True/False."""
+    tok = line.rsplit(" ", 1)[-1]
+    return tok if tok in ("True", "False") else _undg(tok)
+
+
+# ---------------------------------------------------------------- composers
+def comp_state_line(c: Comp) -> str:
+    """The state line of a composer configuration (single space after ``qX,``)."""
+    A, B, g = dg(c.a), dg(c.b), c.get
+    halt = c.q == HALT
+    if c.m == "SUB":
+        return f"SUB, {c.q}, [HEAD1]{A} [HEAD2]{B} " + (dg(g("out")) if halt else "")
+    if c.m in ("MUL", "DIV"):
+        return f"{c.m}, {c.q}, [HEAD1]{A} [HEAD2]{B} [COUNT]{dg(g('cnt'))} " + \
+            (dg(g("out")) if halt else f"[OUTPUT]{dg(g('out'))}")
+    if c.m == "LMUL":
+        j = int(g("j", "0"))
+        head = f"{dg(c.b[:j])}[HEAD2]{dg(c.b[j:])}"
+        return f"LMUL, {c.q}, [HEAD1]{A} {head} " + (dg(g("out")) if halt else f"[OUTPUT]{dg(g('out'))}")
+    # LDIV: HEAD1 walks a from its most significant digit (the right end of the reversed tape)
+    k = len(c.a) - int(g("i", "0"))
+    out = dg(g("out")) or ("|0" if halt else "")
+    return (f"LDIV, {c.q}, {dg(c.a[:k])}[HEAD1]{dg(c.a[k:])} [HEAD2]{B} [REM]{dg(g('r'))} [QD]{g('qd')} "
+            + (out if halt else f"[OUTPUT]{out}"))
+
+
+def comp_cmd_line(c: Comp) -> str:
+    """The command line of a composer configuration."""
+    if c.q == HALT:
+        return HALT_LINE
+    call = comp_call(c)
+    if call is not None:
+        return f"CMD [CALL] {call.machine}, {call.label}"
+    sets, nxt = comp_trans(c, None)
+    if c.m == "SUB":
+        return "CMD q1"
+    if c.m == "MUL":
+        return f"CMD [COUNT] 1, [OUTPUT]{dg(c.a)}, q1"
+    if c.m == "DIV":
+        return f"CMD [COUNT]{dg(c.b)}, [OUTPUT] 0, q1"
+    new = comp_apply(c, sets, nxt, None)
+    parts = []
+    for k, _ in sets:
+        v = new.get(k)
+        if k in ("j", "i"):
+            parts.append(f"[HEAD{2 if k == 'j' else 1}] {'RIGHT' if k == 'j' else 'LEFT'}")
+        elif k in ("qd",):
+            parts.append(f"[QD] {v}")
+        else:
+            parts.append(f"[{'REM' if k == 'r' else 'OUTPUT'}]{dg(v)}")
+    return "CMD " + ", ".join(dict.fromkeys(parts)) + f", {nxt}"
+
+
+def parse_comp_state(line: str) -> Comp:
+    """Parse a composer state line (visible registers only); raise ValueError if malformed."""
+    m = _HDR.match(line)
+    if not m or m.group(1) not in COMPOSERS or m.group(3) != ", ":
+        raise ValueError(f"not a composer state line: {line!r}")
+    name, q, rest = m.group(1), m.group(2), m.group(4)
+    regs: dict[str, str] = {}
+    if name == "SUB":
+        mm = re.fullmatch(rf"\[HEAD1\]{_D} \[HEAD2\]{_D} {_D}", rest)
+        if mm:
+            a, b = _undg(mm.group(1)), _undg(mm.group(2))
+            if q == HALT:
+                regs["out"] = _undg(mm.group(3))
+    elif name in ("MUL", "DIV"):
+        mm = re.fullmatch(rf"\[HEAD1\]{_D} \[HEAD2\]{_D} \[COUNT\]{_D} (?:\[OUTPUT\])?{_D}", rest)
+        if mm:
+            a, b = _undg(mm.group(1)), _undg(mm.group(2))
+            if q != "q0":
+                regs["cnt"], regs["out"] = _undg(mm.group(3)), _undg(mm.group(4))
+    elif name == "LMUL":
+        mm = re.fullmatch(rf"\[HEAD1\]{_D} {_D}\[HEAD2\]{_D} (?:\[OUTPUT\])?{_D}", rest)
+        if mm:
+            a, b = _undg(mm.group(1)), _undg(mm.group(2) + mm.group(3))
+            if q != "q0":
+                regs["out"], regs["j"] = _undg(mm.group(4)), str(len(_undg(mm.group(2))))
+    else:
+        mm = re.fullmatch(rf"{_D}\[HEAD1\]{_D} \[HEAD2\]{_D} \[REM\]{_D} \[QD\](\d?) (?:\[OUTPUT\])?{_D}", rest)
+        if mm:
+            a, b = _undg(mm.group(1) + mm.group(2)), _undg(mm.group(3))
+            if q != "q0":
+                regs.update(r=_undg(mm.group(4)), qd=mm.group(5), i=str(len(_undg(mm.group(2)))),
+                            out=_undg(mm.group(6)))
+                if q == HALT and regs["out"] == "0":
+                    regs["out"] = ""
+    if not mm:
+        raise ValueError(f"malformed {name} state line: {line!r}")
+    c = Comp(name, q, a, b, tuple(regs.items()))
+    if comp_state_line(c) != line:
+        raise ValueError(f"malformed {name} state line: {line!r}")
+    return c
+
+
+# ---------------------------------------------------------------- runs, traces, pairs, oracle
+def q0_lines(m: str, a: str, b: str = "") -> list[str]:
+    """The two lines that start machine ``m`` (what the input aligner or a calling composer writes)."""
+    if m in EXECUTORS:
+        t = start(m, a, b)
+        return [state_line(t), cmd_line(t)]
+    c = comp_start(m, a, b)
+    return [comp_state_line(c), comp_cmd_line(c)]
+
+
+def final_config(m: str, a: str, b: str = "") -> Tape | Comp:
+    """The halt configuration of ``m`` on (a, b), run by the oracle."""
+    if m in EXECUTORS:
+        t = start(m, a, b)
+        while t.q != HALT:
+            t = apply(t, delta(t))
+        return t
+    c, R = comp_start(m, a, b), None
+    while c.q != HALT:
+        sets, nxt = comp_trans(c, R)
+        c, R = comp_apply(c, sets, nxt, R), None
+        call = comp_call(c) if c.q != HALT else None
+        if call is not None:
+            R = config_result(final_config(call.machine, *call_args(c, call)))
+    return c
+
+
+def config_result(x: Tape | Comp) -> str:
+    """The result held by a halt configuration."""
+    from mathwright.machines.composers import comp_result
+    from mathwright.machines.executors import result
+
+    return result(x) if isinstance(x, Tape) else comp_result(x)
+
+
+def halt_state_line(x: Tape | Comp) -> str:
+    return state_line(x) if isinstance(x, Tape) else comp_state_line(x)
+
+
+def trace(m: str, a: str, b: str = "") -> list[str]:
+    """Every state and command line of a run, callee traces inlined after each ``[CALL]`` line."""
+    if m in EXECUTORS:
+        t, lines = start(m, a, b), []
+        while True:
+            lines += [state_line(t), cmd_line(t)]
+            if t.q == HALT:
+                return lines
+            t = apply(t, delta(t))
+    c, R, lines = comp_start(m, a, b), None, []
+    while True:
+        lines += [comp_state_line(c), comp_cmd_line(c)]
+        if c.q == HALT:
+            return lines
+        call = comp_call(c)
+        if call is not None:
+            args = call_args(c, call)
+            lines += trace(call.machine, *args)
+            R = config_result(final_config(call.machine, *args))
+        sets, nxt = comp_trans(c, R)
+        c, R = comp_apply(c, sets, nxt, R), None
+
+
+def _stale_halt(c: Comp, x: Tape | Comp) -> str:
+    """The callee halt line as the reference generator writes it into composer prompts (section 10)."""
+    if c.m == "SUB" and c.q in ("q2", "q3"):
+        return state_line(replace(x, reg="0"))
+    if c.m == "SUB" and c.q == "q4":
+        return state_line(replace(x, out=x.a[:-1]))  # masked tape, leading zeros kept
+    if c.m == "MUL" and c.q == "q1":
+        return state_line(replace(x, a=x.a[::-1]))  # counter in normal digit order
+    return halt_state_line(x)
+
+
+def _comp_lines(c: Comp) -> list[str]:
+    lines = [comp_state_line(c), comp_cmd_line(c)]
+    call = comp_call(c) if c.q != HALT else None
+    if call is not None:
+        lines += q0_lines(call.machine, *call_args(c, call))
+    return lines
+
+
+def step_pairs(m: str, a: str, b: str = "", compat: bool = True) -> list[tuple[str, str]]:
+    """(prompt, response) training pairs for every step machine ``m`` itself takes on (a, b)."""
+    if m in EXECUTORS:
+        t, lines = start(m, a, b), []
+        while True:
+            lines.append(state_line(t) + "\n" + cmd_line(t) + "\n")
+            if t.q == HALT:
+                break
+            t = apply(t, delta(t))
+        return list(zip(lines, lines[1:]))
+    pairs, c, R = [], comp_start(m, a, b), None
+    prompt = "\n".join(_comp_lines(c)) + "\n"
+    while c.q != HALT:
+        call = comp_call(c)
+        if call is not None:
+            x = final_config(call.machine, *call_args(c, call))
+            R = config_result(x)
+            halt = _stale_halt(c, x) if compat else halt_state_line(x)
+            prompt = f"{comp_state_line(c)}\n{comp_cmd_line(c)}\n{halt}\n{HALT_LINE}\n"
+        sets, nxt = comp_trans(c, R)
+        c, R = comp_apply(c, sets, nxt, R), None
+        response = "\n".join(_comp_lines(c)) + ("" if compat else "\n")
+        pairs.append((prompt, response))
+        prompt = response if response.endswith("\n") else response + "\n"
+    return pairs
+
+
+def oracle_response(prompt: str) -> str:
+    """The oracle's response to a CAEF prompt (2-line step, or 4-line composer return).
+
+    >>> print(oracle_response("ADD, q0, [HEAD1] |5|4[HEAD2] |7|6 [C] [OUTPUT]\\n"
+    ...                       "CMD: [C] 0, [HEAD1] RIGHT, [HEAD2] RIGHT, q1\\n"), end="")
+    ADD, q1,  [HEAD1]|5|4 [HEAD2]|7|6 [C]0 [OUTPUT]
+    CMD: [C] 0, [OUTPUT] 2, [OUTPUT] RIGHT, [HEAD1] RIGHT, [HEAD2] RIGHT, q1
+    """
+    lines = prompt.rstrip("\n").split("\n")
+    name = lines[0].split(",", 1)[0]
+    if name in EXECUTORS:
+        t = parse_state(lines[0])
+        if len(lines) < 2 or lines[1] != cmd_line(t):
+            raise ValueError(f"command line does not match its state: {lines[1:2]!r}")
+        if t.q == HALT:
+            raise ValueError("machine is halted")
+        t = apply(t, delta(t))
+        return state_line(t) + "\n" + cmd_line(t) + "\n"
+    c = parse_comp_state(lines[0])
+    if c.q == HALT:
+        raise ValueError("machine is halted")
+    call = comp_call(c)
+    R = None
+    if call is not None:
+        if len(lines) < 4 or lines[3] != HALT_LINE:
+            raise ValueError(f"{name} {c.q} calls {call.machine}: prompt needs its halt state and halt line")
+        R = halt_result(lines[2])
+    if lines[1] != comp_cmd_line(c):
+        raise ValueError(f"command line does not match its state: {lines[1]!r}")
+    sets, nxt = comp_trans(c, R)
+    return "\n".join(_comp_lines(comp_apply(c, sets, nxt, R))) + "\n"
+
+
+def check(prompt: str, response: str) -> list[int]:
+    """Line numbers (1-based) of ``response`` that differ from the oracle's; empty when all match."""
+    want = oracle_response(prompt).rstrip("\n").split("\n")
+    got = response.rstrip("\n").split("\n")
+    bad = [i + 1 for i in range(max(len(want), len(got)))
+           if i >= len(want) or i >= len(got) or want[i] != got[i]]
+    return bad
