@@ -40,6 +40,9 @@ def eval_cmd(
     else:
         from mathwright.eval.words import run_word_eval
 
-        run_word_eval(benchmarks=[b for b in target.split(",") if b], model=model, out=out, strategy=strategy,
-                      n_samples=n_samples, limit=limit, prompt=prompt, seed=seed, batch_size=batch_size,
-                      max_new_tokens=max_new_tokens)
+        try:
+            run_word_eval(benchmarks=[b for b in target.split(",") if b], model=model, out=out, strategy=strategy,
+                          n_samples=n_samples, limit=limit, prompt=prompt, seed=seed, batch_size=batch_size,
+                          max_new_tokens=max_new_tokens)
+        except (KeyError, ValueError) as e:  # unknown benchmark/strategy/prompt, or a changed config on resume
+            fail(str(e.args[0]) if e.args else repr(e))
