@@ -196,15 +196,6 @@ def _config_dict(config: Any) -> Any:
     return config
 
 
-def _concat(sources: list[Path], dest_tmp: Path) -> None:
-    with open(dest_tmp, "wb") as out:
-        for src in sources:
-            with open(src, "rb") as f:
-                shutil.copyfileobj(f, out, 1 << 22)
-        out.flush()
-        os.fsync(out.fileno())
-
-
 def _to_parquet(jsonl: Path, dest_tmp: Path) -> None:
     import pyarrow.json as pj
     import pyarrow.parquet as pq
@@ -288,38 +279,48 @@ def write_dataset(
 
     from tqdm import tqdm
 
-    bar = tqdm(total=n, initial=sum(s.count for s in shards if s.index in counts), unit="rec",
-               unit_scale=True, desc=f"generate {out.name}", disable=(None if progress is None else not progress))
+    # Finished shards are appended to the final temp files in index order while workers keep
+    # generating, so the concatenation overlaps the compute.
+    finals = {name: part / f"final.{name}.jsonl.tmp" for name in names}
+    sinks = {name: open(path, "wb") for name, path in finals.items()}
+    bar = tqdm(total=n, unit="rec", unit_scale=True, desc=f"generate {out.name}",
+               disable=(None if progress is None else not progress))
+    pool = None
     try:
-        if workers == 1 or len(todo) <= 1:
-            for s in todo:
-                counts[s.index] = _run_shard(s)
-                bar.update(s.count)
+        if workers > 1 and len(todo) > 1:
+            pool = mp.get_context("fork").Pool(min(workers, len(todo)))
+            results = pool.imap(_run_shard, todo)
         else:
-            ctx = mp.get_context("fork")
-            with ctx.Pool(min(workers, len(todo))) as pool:
-                for s, c in zip(todo, pool.imap(_run_shard, todo)):
-                    counts[s.index] = c
-                    bar.update(s.count)
+            results = map(_run_shard, todo)
+        for s in shards:
+            if s.index not in counts:
+                counts[s.index] = next(results)
+            for name, sink in sinks.items():
+                with open(part / f"shard-{s.index:06d}.{name}.jsonl", "rb") as f:
+                    shutil.copyfileobj(f, sink, 1 << 22)
+            bar.update(s.count)
+        for sink in sinks.values():
+            sink.flush()
+            os.fsync(sink.fileno())
     except GenerationError:
         shutil.rmtree(part, ignore_errors=True)  # deterministic failure: a rerun would fail the same way
         raise
     finally:
+        for sink in sinks.values():
+            sink.close()
+        if pool is not None:
+            pool.terminate()
+            pool.join()
         bar.close()
         _JOB.clear()
 
     files: dict[str, dict] = {}
     for name in names:
-        sources = [part / f"shard-{s.index:06d}.{name}.jsonl" for s in shards]
         dest = paths[name]
-        tmp = part / f"final.{name}{dest.suffix}.tmp"
+        tmp = finals[name]
         if dest.suffix == ".parquet":
-            jsonl = part / f"final.{name}.jsonl.tmp"
-            _concat(sources, jsonl)
-            _to_parquet(jsonl, tmp)
-            jsonl.unlink()
-        else:
-            _concat(sources, tmp)
+            tmp = part / f"final.{name}.parquet.tmp"
+            _to_parquet(finals[name], tmp)
         by: dict[str, int] = {}
         for s in shards:
             for tag, c in counts[s.index][name].items():

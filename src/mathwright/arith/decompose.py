@@ -1,0 +1,40 @@
+"""The Goat decompositions, defined once and used both to render and to check a chain of thought.
+
+>>> place_values(985), place_values(4005), place_values(-120), place_values(0)
+([900, 80, 5], [4000, 5], [-100, -20], [])
+>>> division_steps(5697, 47)
+[(5697, 100, 4700, 997), (997, 20, 940, 57), (57, 1, 47, 10)]
+"""
+from __future__ import annotations
+
+from mathwright.arith.problem import euclid_divmod
+
+
+def place_values(n: int) -> list[int]:
+    """The non-zero place values of ``n``, most significant first, each carrying the sign of ``n``."""
+    s = str(n)
+    neg = s[0] == "-"
+    if neg:
+        s = s[1:]
+    k = len(s) - 1
+    sign = "-" if neg else ""
+    return [int(f"{sign}{d}{'0' * (k - i)}") for i, d in enumerate(s) if d != "0"]
+
+
+def is_round(n: int) -> bool:
+    """At most one non-zero digit (0, 7, 300, -9000): Goat answers products with such a factor directly."""
+    s = str(abs(n)).rstrip("0")
+    return len(s) <= 1
+
+
+def division_steps(a: int, b: int) -> list[tuple[int, int, int, int]]:
+    """Goat's modified slow division: one ``(left, term, b * term, new_left)`` per non-zero digit of the
+    true (Euclidean) quotient, most significant first; the last ``new_left`` is the remainder."""
+    q, _ = euclid_divmod(a, b)
+    steps = []
+    left = a
+    for t in place_values(q):
+        p = b * t
+        steps.append((left, t, p, left - p))
+        left -= p
+    return steps
