@@ -95,7 +95,7 @@ def cmd_line(t: Tape) -> str:
 
 
 _D = r"((?:\|\d)*)"
-_HDR = re.compile(r"^([A-Z_]+), (q\w)(, {1,2})(.*)$")
+_HDR = re.compile(r"^([A-Z_]+), (q\w), (.*)$")
 
 
 def _undg(s: str) -> str:
@@ -111,7 +111,7 @@ def parse_state(line: str) -> Tape:
     m = _HDR.match(line)
     if not m or m.group(1) not in EXECUTORS:
         raise ValueError(f"not an executor state line: {line!r}")
-    name, q, rest = m.group(1), m.group(2), m.group(4)
+    name, q, rest = m.group(1), m.group(2), m.group(3)
     t = _parse_rest(name, q, rest)
     if t is None or state_line(t) != line:
         raise ValueError(f"malformed {name} state line: {line!r}")
@@ -190,6 +190,8 @@ def comp_cmd_line(c: Comp) -> str:
     parts = []
     for k, _ in sets:
         v = new.get(k)
+        if k in ("j", "i", "out") and v in ("0", "") and c.q == "q0" and k != "out" or (k == "out" and v == ""):
+            continue  # q0 initialisations that leave heads and output where they are
         if k in ("j", "i"):
             parts.append(f"[HEAD{2 if k == 'j' else 1}] {'RIGHT' if k == 'j' else 'LEFT'}")
         elif k in ("qd",):
@@ -202,9 +204,9 @@ def comp_cmd_line(c: Comp) -> str:
 def parse_comp_state(line: str) -> Comp:
     """Parse a composer state line (visible registers only); raise ValueError if malformed."""
     m = _HDR.match(line)
-    if not m or m.group(1) not in COMPOSERS or m.group(3) != ", ":
+    if not m or m.group(1) not in COMPOSERS:
         raise ValueError(f"not a composer state line: {line!r}")
-    name, q, rest = m.group(1), m.group(2), m.group(4)
+    name, q, rest = m.group(1), m.group(2), m.group(3)
     regs: dict[str, str] = {}
     if name == "SUB":
         mm = re.fullmatch(rf"\[HEAD1\]{_D} \[HEAD2\]{_D} {_D}", rest)

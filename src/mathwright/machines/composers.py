@@ -196,7 +196,7 @@ def _ldiv_call(c: Comp) -> Call | None:
 
 def _ldiv_trans(c: Comp, R: str | None) -> tuple[Sets, str]:
     if c.q == "q0":
-        return (("r", "0"), ("qd", "0"), ("i", "0"), ("out", "")), "q1"
+        return (("r", "0"), ("qd", "0"), ("i", "0")), "q1"
     if c.q == "q1":
         return (("r", "cat(r,msd(a,i))"), ("qd", "0"), ("i", "inc(i)")), "q2"
     if c.q == "q2":
