@@ -1,0 +1,80 @@
+"""reversed / scratchpad formats: render -> parse round trip, check accepts renders, a wrong step fails."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from mathwright.arith.problem import Problem
+from mathwright.formats import reversed as rev
+from mathwright.formats import scratchpad as sp
+
+OPS = ("add", "sub", "mul", "div")
+ints = st.integers(min_value=0, max_value=10**40)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(OPS), ints, ints)
+@pytest.mark.parametrize("fmt", [rev, sp], ids=["reversed", "scratchpad"])
+def test_round_trip_and_check(fmt, op, a, b) -> None:
+    p = Problem(op, a, b)
+    rec = fmt.render(p)
+    assert fmt.parse(rec["output"]) == p.answer_text()
+    assert fmt.check(rec) is None
+    assert rec["input"] == p.expr() and rec["answer"] == p.answer_text()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(("add", "sub", "mul")), st.integers(-10**12, 10**12), st.integers(-10**12, 10**12))
+def test_negative_operands(op, a, b) -> None:
+    for fmt in (rev, sp):
+        rec = fmt.render(Problem(op, a, b))
+        assert fmt.parse(rec["output"]) == str(Problem(op, a, b).answer())
+        assert fmt.check(rec) is None
+
+
+def test_reversed_layout_by_hand() -> None:
+    assert rev.render(Problem("add", 999, 1))["output"] == "0001"
+    assert rev.render(Problem("sub", 100, 999))["output"] == "-998"  # -899, sign first
+    assert rev.render(Problem("mul", 25, 4))["output"] == "001"
+    assert rev.render(Problem("div", 17, 5))["output"] == "3 R 2"
+    assert rev.render(Problem("div", 15, 5))["output"] == "3 R 0"
+    assert rev.parse("3 R 0") == "3" and rev.parse("") is None
+
+
+def test_scratchpad_layout_by_hand() -> None:
+    # 56 * 1234: multiplier is the shorter operand (56): 1234*6 = 7404, 1234*50 = 61700, sum 69104
+    assert sp.render(Problem("mul", 56, 1234))["output"] == "4047;00716>40196"
+    assert sp.render(Problem("mul", 7, 8))["output"] == "65"
+    assert sp.render(Problem("mul", -12, 3))["output"] == "-63"
+    # 5697 / 47: 56 = 47*1 + 9; 99 = 47*2 + 5; 57 = 47*1 + 10
+    assert sp.render(Problem("div", 5697, 47))["output"] == "1:9;2:5;1:10=121 R 10"
+    assert sp.render(Problem("div", 12, 47))["output"] == "0 R 12"
+    assert sp.render(Problem("div", 3, 0))["output"] == "undefined"
+
+
+@pytest.mark.parametrize("rec, where", [
+    ({"input": "1234 * 56", "output": "4047;00716>40197"}, "step 2: running sum"),
+    ({"input": "1234 * 56", "output": "4048;00716>40196"}, "step 1: partial product"),
+    ({"input": "1234 * 56", "output": "4047"}, "expected 2 steps"),
+    ({"input": "5697 / 47", "output": "1:9;2:6;1:10=121 R 10"}, "step 2: 99 = 47 * 2 + 6 is false"),
+    ({"input": "5697 / 47", "output": "1:9;2:5;1:10=121 R 11"}, "answer"),
+    ({"input": "12 + 30", "output": "33"}, "reads as 33, expected 42"),
+])
+def test_scratchpad_wrong_step_fails(rec, where) -> None:
+    err = sp.check(rec)
+    assert err is not None and where in err
+
+
+def test_reversed_wrong_answer_fails() -> None:
+    assert "expected 2" in rev.check({"input": "1 + 1", "output": "3"})
+    assert rev.check({"input": "1 + 1", "output": "2"}) is None
+    assert rev.check({"input": "banana", "output": "2"}).startswith("input:")
+
+
+def test_formats_are_registered() -> None:
+    from mathwright.eval.arith import get_format
+
+    assert get_format("reversed").render is rev.render
+    assert get_format("scratchpad").parse is sp.parse
+    with pytest.raises(ValueError, match="unknown format"):
+        get_format("revresed")
