@@ -1,2 +1,45 @@
-"""CLI commands of this area (placeholder: filled in by the area's implementation)."""
+"""``mathwright train CONFIG.yaml [key=value ...]``: supervised fine-tuning from a YAML recipe."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
 from mathwright.cli.apps import app, fail, generate_app, sandbox_app  # noqa: F401
+
+
+def load_train_config(config: Optional[Path], overrides: list[str]):  # -> TrainConfig
+    """Recipe + overrides -> TrainConfig; the ``trainer`` block is checked against TRL's SFTConfig fields."""
+    from mathwright.train.config import load_config
+    from mathwright.train.sft import TrainConfig
+
+    from trl import SFTConfig
+
+    return load_config(TrainConfig, config, overrides, passthrough={"trainer": SFTConfig})
+
+
+@app.command("train", context_settings={"allow_extra_args": False})
+def train_cmd(
+    config: Path = typer.Argument(..., help="recipe YAML (see configs/)"),
+    overrides: Optional[list[str]] = typer.Argument(None, help="dotted key=value overrides, e.g. trainer.learning_rate=3e-3"),
+) -> None:
+    """Train a model. Example: ``mathwright train configs/gemma3-270m-lora.yaml trainer.max_steps=50 output_dir=runs/g``."""
+    from mathwright.data.io import DataError
+    from mathwright.train.config import ConfigError
+
+    try:
+        cfg = load_train_config(config, list(overrides or []))
+    except ConfigError as e:
+        fail(str(e))
+    except ValueError as e:  # __post_init__ checks (e.g. mode)
+        fail(f"{config}: {e}")
+    from mathwright.train.sft import train
+
+    try:
+        final = train(cfg)
+    except DataError:
+        raise  # main() prints it (file, line, problem) and exits 2
+    except ValueError as e:  # e.g. SFTConfig rejecting a trainer value
+        fail(f"{config}: {e}")
+    typer.echo(f"saved {final}")

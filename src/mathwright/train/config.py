@@ -1,0 +1,195 @@
+"""YAML recipes -> typed dataclasses, with dotted ``key=value`` overrides that fail loudly.
+
+Defaults live in the dataclass (one place); a YAML file and command-line overrides only say what differs.
+An unknown key or a value of the wrong type raises :class:`ConfigError` naming the file, the line (or the
+override) and the key, with a did-you-mean hint — nanoGPT's configurator without the ``exec``.
+
+A field annotated ``dict[str, Any]`` whose name is in ``passthrough`` is checked against another dataclass's
+fields (e.g. the ``trainer:`` block against TRL's ``SFTConfig``) but otherwise passed through untouched.
+
+>>> from dataclasses import dataclass, field
+>>> @dataclass
+... class Demo:
+...     lr: float = 1e-3
+...     tags: list[str] = field(default_factory=list)
+>>> load_config(Demo, None, ["lr=3e-3", "tags=[a,b]"])
+Demo(lr=0.003, tags=['a', 'b'])
+>>> load_config(Demo, None, ["lrr=1"])
+Traceback (most recent call last):
+...
+mathwright.train.config.ConfigError: override 'lrr=1': unknown key 'lrr'; did you mean 'lr'?
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from mathwright.data.io import DataError
+
+
+class ConfigError(DataError):
+    """A bad recipe: the message names the file (and line) or the override, and the key."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        ValueError.__init__(self, f"{where}: {problem}")
+        self.path, self.line, self.problem = where, None, problem
+
+
+def parse_value(text: str) -> Any:
+    """Parse an override value as YAML, also reading ``3e-4`` as a float (YAML 1.1 would keep a string).
+
+    >>> parse_value("3e-4"), parse_value("true"), parse_value("[q_proj, v_proj]"), parse_value("runs/x")
+    (0.0003, True, ['q_proj', 'v_proj'], 'runs/x')
+    """
+    value = yaml.safe_load(text) if text.strip() else ""
+    if isinstance(value, str):
+        try:
+            return float(value) if any(c in value.lower() for c in ".e") and not value.isalpha() else value
+        except ValueError:
+            return value
+    return value
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """``{("trainer", "learning_rate"): line}`` for every mapping key in a YAML document (1-based lines)."""
+    lines: dict[tuple[str, ...], int] = {}
+
+    def walk(node: Any, prefix: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = prefix + (str(k.value),)
+                lines[key] = k.start_mark.line + 1
+                walk(v, key)
+
+    try:
+        walk(yaml.compose(text), ())
+    except yaml.YAMLError:
+        pass
+    return lines
+
+
+def _hint(name: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(sorted(known))})"
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """``value`` checked against type hint ``tp``; ints are accepted for floats, a scalar for a list."""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _coerce(value, a, key)
+            except TypeError as e:
+                errors.append(str(e))
+        raise TypeError(errors[0] if errors else f"{key!r} must not be null")
+    if origin is list:
+        (inner,) = typing.get_args(tp) or (Any,)
+        items = value if isinstance(value, list) else [value]
+        return [_coerce(v, inner, key) for v in items]
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            raise TypeError(f"{key!r} must be a mapping, got {type(value).__name__} {value!r}")
+        return dict(value)
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)  # e.g. model: 7 -> "7" is odd but harmless; numbers as names happen
+    if isinstance(tp, type) and isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
+        return value
+    tname = getattr(tp, "__name__", str(tp))
+    raise TypeError(f"{key!r} must be {tname}, got {type(value).__name__} {value!r}")
+
+
+def _build(cls: type, data: dict, where: Any, prefix: tuple[str, ...], passthrough: dict[str, type]) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        path = prefix + (str(key),)
+        dotted = ".".join(path)
+        if key not in fields:
+            raise ConfigError(where(path), f"unknown key {dotted!r}{_hint(str(key), list(fields))}")
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp):
+            if not isinstance(value, dict):
+                raise ConfigError(where(path), f"{dotted!r} must be a mapping of {tp.__name__} fields")
+            kwargs[key] = _build(tp, value, where, path, passthrough)
+            continue
+        if key in passthrough and isinstance(value, dict):
+            known = {f.name: f for f in dataclasses.fields(passthrough[key])}
+            for sub in value:
+                if sub not in known:
+                    raise ConfigError(where(path + (str(sub),)),
+                                      f"unknown key '{dotted}.{sub}'{_hint(str(sub), list(known))}")
+        try:
+            kwargs[key] = _coerce(value, tp, dotted)
+        except TypeError as e:
+            raise ConfigError(where(path), str(e)) from None
+    return cls(**kwargs)
+
+
+def _set_dotted(data: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = data
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override '{dotted}'", f"{p!r} is not a mapping")
+    node[parts[-1]] = value
+
+
+def load_config(cls: type, path: str | Path | None, overrides: Sequence[str] = (),
+                passthrough: dict[str, type] | None = None) -> Any:
+    """Build ``cls`` from YAML file ``path`` (or nothing) plus ``key=value`` overrides (dotted for nesting)."""
+    passthrough = passthrough or {}
+    data: dict[str, Any] = {}
+    lines: dict[tuple[str, ...], int] = {}
+    if path is not None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as e:
+            raise ConfigError(str(path), f"cannot read: {e.strerror}") from None
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(str(path), f"invalid YAML: {e}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(str(path), "a recipe must be a YAML mapping")
+        lines = _key_lines(text)
+    origin: dict[tuple[str, ...], str] = {}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r}", "expected key=value")
+        key, raw = item.split("=", 1)
+        _set_dotted(data, key.strip(), parse_value(raw))
+        origin[tuple(key.strip().split("."))] = item
+
+    def where(keypath: tuple[str, ...]) -> str:
+        for n in range(len(keypath), 0, -1):
+            if keypath[:n] in origin:
+                return f"override {origin[keypath[:n]]!r}"
+        if keypath in lines:
+            return f"{path}:{lines[keypath]}"
+        return str(path) if path is not None else "config"
+
+    return _build(cls, data, where, (), passthrough)
+
+
+def to_yaml(obj: Any) -> str:
+    """A dataclass as YAML (field order kept), for writing the resolved config next to outputs."""
+    return yaml.safe_dump(dataclasses.asdict(obj), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,289 @@
+"""Supervised fine-tuning on mathwright JSONL with TRL's ``SFTTrainer`` (prompt masked out of the loss).
+
+``mathwright train CONFIG.yaml [key=value ...]`` loads a :class:`TrainConfig` and calls :func:`train`.
+
+- ``mode: scratch`` builds a tiny LLaMA from a preset (``model: tiny-6m``, ``model_fields`` override its
+  shape) with the character tokenizer; ``full`` fine-tunes every weight of a pretrained model; ``lora``
+  trains PEFT adapters (Goat: r 64, alpha 64, dropout 0.05 on q, k, v, o).
+- ``model`` for full/lora: a directory, a hub id (offline cache), a ``.gguf`` path, or ``gemma3-270m``.
+  GGUF bases are loaded dequantised (trainable) and their quantizer cleared before saving.
+- Each record becomes ``prompt = prompt.format(**record)`` and ``completion = completion.format(**record)``
+  (Goat: ``"{instruction}\\nAnswer: "`` / ``"{output}"``; CAEF/GSM8K/MathInstruct just name their fields).
+  TRL appends EOS to the completion and, with ``completion_only_loss``, labels every prompt token -100.
+- ``trainer:`` is passed to TRL's ``SFTConfig`` as is (learning_rate, per_device_train_batch_size,
+  max_steps, save_steps, ...); unknown keys fail before anything loads.
+- Resume: a killed run restarts from the newest ``OUT/checkpoint-*`` (``resume: auto``).
+- Outputs: ``OUT/model`` (final model + tokenizer, or the merged model for LoRA), ``OUT/adapter`` (LoRA
+  only), ``OUT/config.yaml`` (resolved config, also copied into ``OUT/model``), ``OUT/loss.csv``,
+  TensorBoard events under ``OUT/runs``, ``OUT/train_summary.json`` (tokens seen, wall time, tokens/s).
+- Works unchanged under ``accelerate launch`` / ``torchrun``: only the main process writes files.
+
+Example::
+
+    mathwright train configs/quickstart.yaml trainer.max_steps=200 output_dir=runs/q
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mathwright.data.io import DataError, read_jsonl
+
+MODES = ("scratch", "full", "lora")
+RESUME = ("auto", "never")
+
+
+@dataclass
+class LoraSettings:
+    """PEFT LoRA settings; defaults are Goat's (goat.md §6)."""
+
+    r: int = 64
+    alpha: int = 64
+    dropout: float = 0.05
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    merge: bool = True  # also write the merged full model to OUT/model (evaluators load it like any model)
+
+
+@dataclass
+class TrainConfig:
+    """mathwright's training fields; everything about the optimisation loop lives in ``trainer``."""
+
+    model: str = "tiny-1m"  # tiny preset (scratch) | dir | hub id | file.gguf | gemma3-270m
+    mode: str = "scratch"  # scratch | full | lora
+    model_fields: dict[str, Any] = field(default_factory=dict)  # scratch: LlamaConfig fields over the preset
+    data: list[str] = field(default_factory=list)  # mathwright JSONL file(s)
+    eval_data: list[str] = field(default_factory=list)  # optional held-out JSONL (eval loss)
+    prompt: str = "{instruction}\nAnswer: "  # Goat's inference prompt; str.format over each record
+    completion: str = "{output}"  # EOS is appended by TRL
+    limit: int | None = None  # use only the first N records of `data` (quick runs)
+    max_length: int = 512  # Goat's cutoff; longer examples are truncated (keep_start)
+    seed: int = 0
+    output_dir: str = "runs/sft"
+    dtype: str = "auto"  # load dtype for pretrained models: auto | float32 | bfloat16
+    threads: int | None = None  # torch.set_num_threads per process (None: OMP_NUM_THREADS / torch default)
+    resume: str = "auto"  # auto: continue from the newest OUT/checkpoint-*; never; or a checkpoint path
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    trainer: dict[str, Any] = field(default_factory=dict)  # passed to trl.SFTConfig
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+
+
+# Our defaults for SFTConfig; the recipe's `trainer:` block overrides any of them.
+TRAINER_DEFAULTS: dict[str, Any] = dict(
+    per_device_train_batch_size=16,
+    learning_rate=1e-3,
+    lr_scheduler_type="cosine",
+    warmup_steps=0,
+    num_train_epochs=1,
+    logging_steps=10,
+    save_steps=200,
+    save_total_limit=2,
+    report_to=["tensorboard"],
+    completion_only_loss=True,
+    dataloader_num_workers=0,
+    gradient_checkpointing=False,  # TRL turns it on to save GPU memory; on CPU/tiny models it only costs time
+)
+
+
+def load_records(paths: list[str], prompt: str, completion: str, limit: int | None = None) -> dict[str, list[str]]:
+    """``{"prompt": [...], "completion": [...]}`` from JSONL files; a record missing a template field
+    raises DataError naming the file, line and field.
+
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "g.jsonl")
+    >>> _ = open(p, "w").write('{"instruction": "2+3", "output": "2 + 3 = 5"}\\n')
+    >>> load_records([p], "{instruction}\\nAnswer: ", "{output}")
+    {'prompt': ['2+3\\nAnswer: '], 'completion': ['2 + 3 = 5']}
+    """
+    out: dict[str, list[str]] = {"prompt": [], "completion": []}
+    for path in paths:
+        for line, rec in read_jsonl(path):
+            try:
+                out["prompt"].append(prompt.format(**rec))
+                out["completion"].append(completion.format(**rec))
+            except KeyError as e:
+                raise DataError(path, line, f"record has no field {e.args[0]!r} needed by the prompt/completion "
+                                            f"template (fields: {', '.join(rec)})") from None
+            if limit is not None and len(out["prompt"]) >= limit:
+                return out
+    if not out["prompt"]:
+        raise DataError(paths[0] if paths else "data", None, "no training records")
+    return out
+
+
+def build_model(cfg: TrainConfig) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` for the config's mode (see module docstring)."""
+    from mathwright.models.hf import load_pretrained, resolve_spec
+    from mathwright.models.tiny import build_tiny, is_preset
+
+    if cfg.mode == "scratch":
+        if not is_preset(cfg.model):
+            raise ValueError(f"mode scratch needs a tiny preset as model (e.g. tiny-6m), got {cfg.model!r}")
+        return build_tiny(cfg.model, seed=cfg.seed, **cfg.model_fields)
+    if is_preset(cfg.model):
+        raise ValueError(f"mode {cfg.mode} fine-tunes a pretrained model; {cfg.model!r} is a preset (use mode scratch)")
+    _, gguf = resolve_spec(cfg.model)
+    model, tok = load_pretrained(cfg.model, dtype=cfg.dtype, dequantize=bool(gguf))
+    model.train()
+    return model, tok
+
+
+def clear_quantizer(model: Any) -> None:
+    """Forget a GGUF quantizer so ``save_pretrained`` writes plain weights (the weights are already dense)."""
+    for m in (model, getattr(model, "base_model", None), getattr(getattr(model, "base_model", None), "model", None)):
+        if m is None:
+            continue
+        if getattr(m, "hf_quantizer", None) is not None:
+            m.hf_quantizer = None
+        for attr in ("is_quantized", "_is_quantized"):
+            if getattr(m, attr, False):
+                try:
+                    setattr(m, attr, False)
+                except AttributeError:
+                    pass
+        conf = getattr(m, "config", None)
+        if conf is not None and getattr(conf, "quantization_config", None) is not None:
+            try:
+                del conf.quantization_config
+            except AttributeError:
+                conf.quantization_config = None
+
+
+def sft_config(cfg: TrainConfig) -> Any:
+    """TRL ``SFTConfig`` from our defaults, the recipe's ``trainer`` block and our own fields."""
+    import torch
+    from trl import SFTConfig
+
+    kw = {**TRAINER_DEFAULTS, **cfg.trainer}
+    kw.setdefault("bf16", torch.cuda.is_available())  # TRL defaults to bf16, which CPU training rejects
+    kw.update(output_dir=cfg.output_dir, max_length=cfg.max_length, seed=cfg.seed)
+    kw.setdefault("data_seed", cfg.seed)
+    if cfg.eval_data:
+        kw.setdefault("eval_strategy", "steps")
+        kw.setdefault("eval_steps", kw.get("save_steps", 200))
+    return SFTConfig(**kw)
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Run SFT as configured; returns the final model directory (``OUT/model``)."""
+    import torch
+    from datasets import Dataset
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import SFTTrainer
+
+    from mathwright.models.tiny import describe, make_portable
+    from mathwright.train.callbacks import LossCSV
+    from mathwright.train.config import to_yaml
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if not cfg.data:
+        raise DataError("config", None, "no training data: set data: [path.jsonl, ...]")
+    out = Path(cfg.output_dir)
+    args = sft_config(cfg)  # before any model work: a bad trainer value fails fast
+    train_ds = Dataset.from_dict(load_records(cfg.data, cfg.prompt, cfg.completion, cfg.limit))
+    eval_ds = Dataset.from_dict(load_records(cfg.eval_data, cfg.prompt, cfg.completion)) if cfg.eval_data else None
+    model, tok = build_model(cfg)
+
+    peft_config = None
+    if cfg.mode == "lora":
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
+                                 target_modules=list(cfg.lora.target_modules), task_type="CAUSAL_LM")
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                         processing_class=tok, peft_config=peft_config, callbacks=[LossCSV(out / "loss.csv")])
+    main = trainer.is_world_process_zero()
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(to_yaml(cfg), encoding="utf-8")
+
+    resume = None
+    if cfg.resume == "auto":
+        resume = get_last_checkpoint(str(out)) if out.is_dir() else None
+    elif cfg.resume != "never":
+        resume = cfg.resume
+    t0 = time.time()
+    result = trainer.train(resume_from_checkpoint=resume)
+    wall = time.time() - t0
+
+    final = out / "model"
+    model = trainer.model
+    clear_quantizer(model)
+    if cfg.mode == "lora":
+        trainer.save_model(str(out / "adapter"))
+        if main:
+            tok.save_pretrained(out / "adapter")
+            (out / "adapter" / "mathwright_base.json").write_text(
+                json.dumps({"model": cfg.model, "dtype": cfg.dtype}) + "\n", encoding="utf-8")
+            if cfg.lora.merge:
+                merged = model.merge_and_unload()
+                clear_quantizer(merged)
+                merged.save_pretrained(final)
+    else:
+        trainer.save_model(str(final))
+    if main:
+        final.mkdir(parents=True, exist_ok=True)
+        if cfg.mode != "lora" or cfg.lora.merge:
+            tok.save_pretrained(final)
+            make_portable(final)
+        (final / "mathwright_train.yaml").write_text(to_yaml(cfg), encoding="utf-8")
+        log = trainer.state.log_history
+        tokens = next((h["num_tokens"] for h in reversed(log) if "num_tokens" in h), None)
+        summary = {
+            "model": describe(model) if cfg.mode != "lora" else f"LoRA r={cfg.lora.r} on {cfg.model}",
+            "mode": cfg.mode,
+            "steps": trainer.state.global_step,
+            "resumed_from": resume,
+            "world_size": args.world_size,
+            "train_loss": result.training_loss,
+            "final_loss": next((h["loss"] for h in reversed(log) if "loss" in h), None),
+            "tokens_seen_this_run": tokens,
+            "wall_seconds": round(wall, 2),
+            "tokens_per_second": round(tokens / wall, 1) if tokens and wall > 0 else None,
+            "train_runtime": result.metrics.get("train_runtime"),
+        }
+        from mathwright.data.io import write_json
+
+        write_json(out / "train_summary.json", summary)
+    return final
+
+
+def merge(adapter_dir: str | Path, out_dir: str | Path, base: str | None = None, dtype: str = "auto") -> Path:
+    """Merge a saved LoRA adapter into its base and save a plain model + tokenizer to ``out_dir``.
+
+    The base is ``base`` or the spec recorded at training time in ``mathwright_base.json`` (so GGUF bases
+    work), else the adapter's ``base_model_name_or_path``.
+    """
+    from peft import PeftModel
+
+    from mathwright.models.hf import load_pretrained
+    from mathwright.models.tiny import make_portable
+
+    adapter_dir = Path(adapter_dir)
+    if base is None:
+        rec = adapter_dir / "mathwright_base.json"
+        if rec.exists():
+            info = json.loads(rec.read_text(encoding="utf-8"))
+            base, dtype = info["model"], info.get("dtype", dtype)
+        else:
+            base = json.loads((adapter_dir / "adapter_config.json").read_text())["base_model_name_or_path"]
+    from mathwright.models.hf import resolve_spec
+
+    model, tok = load_pretrained(base, dtype=dtype, dequantize=bool(resolve_spec(base)[1]))
+    if (adapter_dir / "tokenizer_config.json").exists():
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(adapter_dir)
+    merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    clear_quantizer(merged)
+    out_dir = Path(out_dir)
+    merged.save_pretrained(out_dir)
+    tok.save_pretrained(out_dir)
+    make_portable(out_dir)
+    return out_dir
