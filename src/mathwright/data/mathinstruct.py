@@ -159,13 +159,10 @@ def _arith_pairs(n: int, seed: int, stats: SourceStats) -> list[tuple[dict | Non
             stats.problems += 1
             rec = goat.render(prob, rng)
             gold = prob.answer_text()
-            verdict = goat.check(rec)
-            ok = getattr(verdict, "ok", verdict) if not isinstance(verdict, tuple) else verdict[0]
             cot = None
-            if ok and goat.parse(rec["output"]) == gold:
-                instr = rec["instruction"] if not rec.get("input") or rec["input"] in rec["instruction"] \
-                    else f"{rec['instruction']}\n{rec['input']}"
-                cot = {"instruction": instr, "output": rec["output"], "source": "mathwright/CoT/goat"}
+            # goat.check returns None for a valid record, else the first wrong step
+            if goat.check(rec) is None and goat.parse(rec["output"]) == gold:
+                cot = {"instruction": rec["instruction"], "output": rec["output"], "source": "mathwright/CoT/goat"}
                 stats.cot_kept += 1
             else:
                 stats.cot_rejected += 1
@@ -184,7 +181,7 @@ def build(cfg: MathInstructConfig, pool: Any = None,
     ``pool`` is a running ``SandboxPool``; one with ``cfg.workers`` workers is started when None.
     """
     groups: list[tuple[str, list[tuple[dict | None, dict | None, str]], SourceStats]] = []
-    for i, src in enumerate(cfg.sources):
+    for src in cfg.sources:
         stats = SourceStats()
         sub_seed = cfg.seed * 1000 + SOURCES.index(src)  # independent streams per source
         if src == "gsm8k":
