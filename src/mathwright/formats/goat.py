@@ -362,7 +362,7 @@ def check(record: dict) -> str | None:
 def _diagnose(out: str, op: str, a: int, b: int, inp: str, truth: str, answer: str) -> str | None:
     """Read a non-canonical output step by step; the first false step, or None if all hold."""
     if op == "div" and b == 0:
-        return f"output {out!r} should be '{inp} is undefined'"
+        return None if out == f"{inp} is undefined" else f"output {out!r} should be '{inp} is undefined'"
     if op == "div" and not out.startswith(inp + " = "):
         return _check_div_cot(out, inp, a, b, truth)
     parts = out.split(" = ")
@@ -387,4 +387,5 @@ def op_of(record: dict) -> str:
     return _OP_OF[m.group(2)] if m else "?"
 
 
-FORMAT = SimpleNamespace(name="goat", render=render, parse=parse, check=check, encode=encode, output=goat_output)
+FORMAT = SimpleNamespace(name="goat", render=render, parse=parse, check=check, encode=encode, output=goat_output,
+                         op_of=op_of)
