@@ -1,2 +1,181 @@
-"""CLI commands of this area (placeholder: filled in by the area's implementation)."""
-from mathwright.cli.apps import app, fail, generate_app, sandbox_app  # noqa: F401
+"""CAEF commands: ``trace caef``, ``generate caef`` and ``solve``.
+
+    mathwright trace caef "45+67"                      # CAEF trace, one line per state / command line
+    mathwright trace caef "123*45" --machines long --mode local
+    mathwright generate caef --ops add,sub --digits 1-100 --n 100000 --seed 0 --out caef.jsonl
+    mathwright solve "123456789*987654321" --strategy caef --model oracle --mode local
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mathwright.cli.apps import app, fail, generate_app
+from mathwright.registry import Registry
+
+trace_app = typer.Typer(help="Print machine traces (caef).", no_args_is_help=True)
+app.add_typer(trace_app, name="trace")
+
+# Solving strategies for `mathwright solve`: name -> "module:function(expr, model_spec, **opts) -> str".
+STRATEGIES: Registry = Registry("solve strategies")
+STRATEGIES.add("caef", "mathwright.cli.caef:_solve_caef")
+STRATEGIES.add("direct", "mathwright.cli.caef:_solve_direct")
+
+
+def _problem(expr: str):
+    from mathwright.arith.problem import parse_expr
+
+    try:
+        return parse_expr(expr.replace("//", "/"))
+    except ValueError as e:
+        fail(str(e))
+
+
+@trace_app.command("caef")
+def trace_caef(
+    expr: str = typer.Argument(..., help="e.g. '45+67', '52-37', '13*3', '47//15', '352>347'"),
+    machines: str = typer.Option("caef", "--machines", help="caef (MUL/DIV by repeated addition) or long (LMUL/LDIV)"),
+    mode: str = typer.Option("full", "--mode", help="full (CAEF text) or local (local-view prompt -> command)"),
+) -> None:
+    """Print the oracle's full trace of EXPR (callee traces inlined after each [CALL] line)."""
+    from mathwright.formats import caef as F
+    from mathwright.solve.aligner import align
+    from mathwright.solve.caef import OracleModel, solve_problems
+
+    p = _problem(expr)
+    try:
+        plan = align(p, machines)
+    except ValueError as e:
+        fail(str(e))
+    if plan.machine is None:
+        typer.echo(plan.answer)
+        return
+    if plan.machine == "DIV" and abs(p.a) // abs(p.b) > 10_000 or plan.machine == "MUL" and abs(p.b) > 10_000:
+        fail("CAEF MUL/DIV take steps proportional to the multiplier/quotient; use --machines long")
+    if mode == "full":
+        for line in F.trace(plan.machine, plan.a, plan.b):
+            typer.echo(line)
+    elif mode == "local":
+        run = solve_problems([p], OracleModel(), mode="local", machines=machines, keep_trace=True)[0]
+        for line in run.trace:  # "<local view> <command>" per model call
+            typer.echo(line.rstrip("\n"))
+    else:
+        fail(f"unknown mode {mode!r}; valid: full, local")
+
+
+@generate_app.command("caef")
+def generate_caef(
+    out: Path = typer.Option(..., "--out", help="output .jsonl or .parquet"),
+    ops: str = typer.Option("add", "--ops", help="comma list of add,sub,mul,div,eq,gt,lt,reflection,left_mask,lmul,ldiv,muld,subx"),
+    digits: str = typer.Option("1-100", "--digits", help="operand length range, e.g. 1-100 or 5"),
+    n: int = typer.Option(10_000, "--n", min=1, help="number of step pairs (records)"),
+    seed: int = typer.Option(42, "--seed"),
+    mode: str = typer.Option("full", "--mode", help="full (CAEF text) or local (local-view steps)"),
+    variant: str = typer.Option("caef", "--variant", help="caef: the reference's composer prompts; fixed: real callee halt lines"),
+    keep: int = typer.Option(7, "--keep", min=3, help="step pairs kept per sequence"),
+    workers: int = typer.Option(1, "--workers", min=1),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Generate CAEF step pairs (balanced operand-length classes; every record checked against the oracle)."""
+    from mathwright.data.generate import GenerationError, write_dataset
+    from mathwright.formats.caef_data import OP_MACHINE, check_record, make_records
+
+    op_list = [o.strip() for o in ops.split(",") if o.strip()]
+    for o in op_list:
+        if o not in OP_MACHINE:
+            fail(f"unknown op {o!r}; valid: {', '.join(OP_MACHINE)}")
+    lo, _, hi = digits.partition("-")
+    try:
+        lo_i, hi_i = int(lo), int(hi or lo)
+    except ValueError:
+        fail(f"bad --digits {digits!r}; expected e.g. 1-100")
+    if not 1 <= lo_i <= hi_i:
+        fail(f"bad --digits {digits!r}; need 1 <= lo <= hi")
+    if mode not in ("full", "local") or variant not in ("caef", "fixed"):
+        fail("--mode must be full|local and --variant caef|fixed")
+    classes = [(o, i, j) for o in op_list for i in range(lo_i, hi_i + 1) for j in range(lo_i, hi_i + 1)]
+
+    def make_shard(shard):  # balanced: cycle through a shuffled list of (op, len a, len b) classes
+        rng = shard.rng()
+        recs: list[dict] = []
+        order: list = []
+        while len(recs) < shard.count:
+            if not order:
+                order = classes[:]
+                rng.shuffle(order)
+            o, la, lb = order.pop()
+            recs += make_records(o, la, lb, rng, mode=mode, compat=variant == "caef", keep=keep)
+        return recs[:shard.count]
+
+    try:
+        meta = write_dataset(make_shard, n, out, seed=seed, workers=workers, check=check_record,
+                             split_key="instruction", count_by="op", progress=progress,
+                             config={"ops": op_list, "digits": digits, "mode": mode, "variant": variant, "keep": keep})
+    except GenerationError as e:
+        fail(str(e))
+    typer.echo(f"wrote {meta['files']['all']['records'] if 'all' in meta['files'] else n} records to {out}")
+
+
+def _solve_caef(expr: str, model: str, mode: str = "local", machines: str = "long",
+                adapters: Optional[str] = None, show_trace: bool = False) -> str:
+    from mathwright.solve.caef import OracleModel, solve_problems
+
+    p = _problem(expr)
+    if model == "oracle":
+        m = OracleModel()
+    else:
+        from mathwright.models.base import load_model
+
+        m = load_model(model)
+    if adapters:  # MACHINE=DIR,... : one model (e.g. a LoRA adapter) per machine, the base for the rest
+        table = {"*": m}
+        for item in adapters.split(","):
+            name, _, path = item.partition("=")
+            table[name.strip().upper()] = OracleModel() if path == "oracle" else __import__(
+                "mathwright.models.base", fromlist=["load_model"]).load_model(path)
+        m = table
+    run = solve_problems([p], m, mode=mode, machines=machines, keep_trace=show_trace)[0]
+    if show_trace:
+        for t in run.trace:
+            typer.echo(t.rstrip("\n"))
+    if run.error:
+        fail(f"the machine run failed: {run.error}", code=1)
+    return run.answer or ""
+
+
+def _solve_direct(expr: str, model: str, **_: object) -> str:
+    """Ask a Goat-format model for the answer in one go."""
+    from mathwright.formats.registry import FORMATS
+    from mathwright.models.base import GenerationConfig, load_model
+
+    p = _problem(expr)
+    m = load_model(model)
+    out = m.generate([f"{p.expr()}\nAnswer: "], GenerationConfig(max_new_tokens=512))[0][0]
+    return FORMATS.get("goat").parse(out)
+
+
+@app.command("solve")
+def solve_cmd(
+    expr: str = typer.Argument(..., help="e.g. '45+67', '123*456', '47//15', '3<5'"),
+    strategy: str = typer.Option("caef", "--strategy", help="caef (machine execution) or direct (Goat-format model)"),
+    model: str = typer.Option("oracle", "--model", help="model dir / spec, or 'oracle'"),
+    mode: str = typer.Option("local", "--mode", help="caef: full or local"),
+    machines: str = typer.Option("long", "--machines", help="caef: long (LMUL/LDIV) or caef (MUL/DIV)"),
+    adapters: Optional[str] = typer.Option(None, "--adapters", help="caef: per-machine models, e.g. ADD=runs/add,SUB=runs/sub"),
+    show_trace: bool = typer.Option(False, "--trace", help="caef: print every model response first"),
+) -> None:
+    """Solve one expression; the answer is the last line (True/False, 'q R r' or 'q' for division)."""
+    try:
+        fn = STRATEGIES.get(strategy)
+    except KeyError as e:
+        fail(str(e.args[0]))
+    if strategy == "caef":
+        if mode not in ("full", "local"):
+            fail(f"unknown mode {mode!r}; valid: full, local")
+        if machines not in ("long", "caef"):
+            fail(f"unknown --machines {machines!r}; valid: long, caef")
+        typer.echo(fn(expr, model, mode=mode, machines=machines, adapters=adapters, show_trace=show_trace))
+    else:
+        typer.echo(fn(expr, model))

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Callable
 
 from mathwright.machines.composers import (COMPOSERS, Comp, call_args, comp_apply, comp_call, comp_start,
                                            comp_trans, norm)
-from mathwright.machines.executors import EXECUTORS, HALT, Tape, apply, delta, start
+from mathwright.machines.executors import EXECUTORS, HALT, Tape, add_config, apply, delta, start
 
 HALT_LINE = "No command to execute. Halt state."
 BOOL_REG = ("EQUAL", "GREATER_THAN", "LESS_THAN")
@@ -27,7 +28,7 @@ BOOL_REG = ("EQUAL", "GREATER_THAN", "LESS_THAN")
 
 def dg(s: str) -> str:
     """``'54'`` -> ``'|5|4'``."""
-    return "".join("|" + ch for ch in s)
+    return "|" + "|".join(s) if s else ""
 
 
 # ---------------------------------------------------------------- executors
@@ -324,16 +325,31 @@ def _comp_lines(c: Comp) -> list[str]:
     return lines
 
 
-def step_pairs(m: str, a: str, b: str = "", compat: bool = True) -> list[tuple[str, str]]:
-    """(prompt, response) training pairs for every step machine ``m`` itself takes on (a, b)."""
+def executor_configs(m: str, a: str, b: str = "") -> list[Tape]:
+    """Every configuration of executor ``m`` from q0 to qH."""
+    t = start(m, a, b)
+    seq = [t]
+    while t.q != HALT:
+        t = apply(t, delta(t))
+        seq.append(t)
+    return seq
+
+
+def step_pairs(m: str, a: str, b: str = "", compat: bool = True,
+               select: "Callable[[int], list[int]] | None" = None) -> list[tuple[str, str]]:
+    """(prompt, response) training pairs for every step machine ``m`` itself takes on (a, b);
+    ``select(n_pairs)`` may pick which pair indices to render (executors only; the rest are skipped)."""
     if m in EXECUTORS:
-        t, lines = start(m, a, b), []
-        while True:
-            lines.append(state_line(t) + "\n" + cmd_line(t) + "\n")
-            if t.q == HALT:
-                break
-            t = apply(t, delta(t))
-        return list(zip(lines, lines[1:]))
+        if m == "ADD" and select is not None:  # closed form: only the kept configurations are built
+            idx = select(max(len(a), len(b)) + 2)
+            seq = {i: add_config(a, b, i) for k in idx for i in (k, k + 1)}
+        else:
+            seq = executor_configs(m, a, b)
+            idx = select(len(seq) - 1) if select else range(len(seq) - 1)
+        text = {}
+        for i in sorted({j for k in idx for j in (k, k + 1)}):
+            text[i] = state_line(seq[i]) + "\n" + cmd_line(seq[i]) + "\n"
+        return [(text[i], text[i + 1]) for i in idx]
     pairs, c, R = [], comp_start(m, a, b), None
     prompt = "\n".join(_comp_lines(c)) + "\n"
     while c.q != HALT:
@@ -357,7 +373,7 @@ def oracle_response(prompt: str) -> str:
     >>> print(oracle_response("ADD, q0, [HEAD1] |5|4[HEAD2] |7|6 [C] [OUTPUT]\\n"
     ...                       "CMD: [C] 0, [HEAD1] RIGHT, [HEAD2] RIGHT, q1\\n"), end="")
     ADD, q1,  [HEAD1]|5|4 [HEAD2]|7|6 [C]0 [OUTPUT]
-    CMD: [C] 0, [OUTPUT] 2, [OUTPUT] RIGHT, [HEAD1] RIGHT, [HEAD2] RIGHT, q1
+    CMD: [C] 1, [OUTPUT] 2, [OUTPUT] RIGHT, [HEAD1] RIGHT, [HEAD2] RIGHT, q1
     """
     lines = prompt.rstrip("\n").split("\n")
     name = lines[0].split(",", 1)[0]
@@ -391,3 +407,68 @@ def check(prompt: str, response: str) -> list[int]:
     bad = [i + 1 for i in range(max(len(want), len(got)))
            if i >= len(want) or i >= len(got) or want[i] != got[i]]
     return bad
+
+
+# ---------------------------------------------------------------- aligners and the FORMATS entry
+_ALIGN = re.compile(r"^\s*(\d+)\s*(\+|-|\*|//|>|<|==)\s*(\d+)\s*=\s*$")
+OP_OF_SYMBOL = {"+": "ADD", "-": "SUB", "*": "MUL", "//": "DIV", ">": "GREATER_THAN", "<": "LESS_THAN",
+                "==": "EQUAL"}
+SYMBOL_OF_OP = {v: k for k, v in OP_OF_SYMBOL.items()} | {"LMUL": "*", "LDIV": "//"}
+
+
+def aligner_input(text: str) -> str:
+    """Raw ``45+67=`` -> the machine's q0 state and command, two lines each ending in newline.
+
+    >>> aligner_input("52-37=")
+    'SUB, q0, [HEAD1]|2|5 [HEAD2]|7|3 \\nCMD q1\\n'
+    """
+    m = _ALIGN.match(text)
+    if not m:
+        raise ValueError(f"not a CAEF problem: {text!r} (expected e.g. '45+67=', ops + - * // > < ==)")
+    a, op, b = m.groups()
+    return "\n".join(q0_lines(OP_OF_SYMBOL[op], a[::-1], b[::-1])) + "\n"
+
+
+def aligner_output(halt: str) -> str:
+    """qH state line (+ halt line) -> ``a<op>b=result``.
+
+    >>> aligner_output("ADD, qH,  |5|4[HEAD1] |7|6[HEAD2] [C]1 |2|1|1\\nNo command to execute. Halt state.")
+    '45+67=112'
+    """
+    line = halt.split("\n", 1)[0]
+    name = line.split(",", 1)[0]
+    x = parse_state(line) if name in EXECUTORS else parse_comp_state(line)
+    res = halt_result(line)
+    res = res if res in ("True", "False") else (res[::-1] or "0")
+    return f"{x.a[::-1]}{SYMBOL_OF_OP[name]}{x.b[::-1]}={res}"
+
+
+def render(problem: "object", machines: str = "caef") -> dict:
+    """A problem as CAEF text: the aligner input, the full trace and the aligner output."""
+    from mathwright.solve.aligner import align
+
+    plan = align(problem, machines)  # type: ignore[arg-type]
+    if plan.machine is None:
+        return {"input": problem.expr(False), "trace": "", "output": plan.answer}  # type: ignore[attr-defined]
+    lines = trace(plan.machine, plan.a, plan.b)
+    return {"input": f"{plan.a[::-1]}{SYMBOL_OF_OP[plan.machine]}{plan.b[::-1]}=", "trace": "\n".join(lines) + "\n",
+            "output": aligner_output(lines[-2])}
+
+
+def parse(text: str) -> str:
+    """The result of a trace (or halt line): the output aligner's result."""
+    halts = [ln for ln in text.split("\n") if re.match(r"^[A-Z_]+, qH,", ln)]
+    if not halts:
+        raise ValueError("no halt state in text")
+    return aligner_output(halts[-1]).split("=", 1)[1]
+
+
+def check_record(rec: dict) -> str | None:
+    from mathwright.formats.caef_data import check_record as _check
+
+    return _check(rec)
+
+
+from types import SimpleNamespace  # noqa: E402
+
+FORMAT = SimpleNamespace(name="caef", render=render, parse=parse, check=check_record, step=oracle_response)

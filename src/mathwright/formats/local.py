@@ -169,3 +169,46 @@ def oracle_local(prompt: str) -> str:
     out = "" if o == "-" else ("1" if o.endswith("+") else "") + o[0]
     t = Tape(m, q, a, b, h1, h2, "" if reg == "-" else _UNB.get(reg, reg), out)
     return exec_response(delta(t))
+
+
+def local_pairs(m: str, a: str, b: str = "") -> list[tuple[str, str]]:
+    """(prompt, response) for every step machine ``m`` itself takes on (a, b) in local view
+    (callees run by the oracle; their own steps are not included)."""
+    from mathwright.machines.composers import COMPOSERS, call_args, comp_apply, comp_start, run_machine
+    from mathwright.machines.executors import apply, start
+
+    pairs = []
+    if m not in COMPOSERS:
+        t = start(m, a, b)
+        while t.q != HALT:
+            c = delta(t)
+            pairs.append((exec_prompt(t), exec_response(c)))
+            t = apply(t, c)
+        return pairs
+    cp = comp_start(m, a, b)
+    while cp.q != HALT:
+        call = comp_call(cp)
+        pairs.append((call_prompt(cp), call_response(call)))
+        R = run_machine(call.machine, *call_args(cp, call)) if call is not None else None
+        sets, nxt = comp_trans(cp, R)
+        pairs.append((trans_prompt(cp, R), trans_response(sets, nxt)))
+        cp = comp_apply(cp, sets, nxt, R)
+    return pairs
+
+
+def _check_record(rec: dict) -> str | None:
+    try:
+        want = oracle_local(rec["instruction"])
+    except (ValueError, KeyError, IndexError) as e:
+        return f"prompt not understood by the oracle: {e}"
+    return None if want == rec["output"] else f"response {rec['output']!r} != oracle {want!r}"
+
+
+def _parse(text: str) -> str:
+    """A local-view response's command tokens (the format has no answer text of its own)."""
+    return text.strip()
+
+
+from types import SimpleNamespace  # noqa: E402
+
+FORMAT = SimpleNamespace(name="caef-local", render=local_pairs, parse=_parse, check=_check_record, step=oracle_local)

@@ -144,7 +144,7 @@ def _local_next(r: Run, resp: str, want: str, machine: str, check: bool) -> None
         r.ok[_kind(machine)][1] += 1
         if not good and r.first_error is None:
             r.first_error = f"step {r.steps}: {_local_prompt(r)[0]!r} -> {resp!r} (want {want!r})"
-    r.trace.append(resp)
+    r.trace.append(_local_prompt(r)[0] + " " + resp)
     frame = r.stack[-1]
     x, phase, R = frame
     done_val: tuple[str, str | None] | None = None
