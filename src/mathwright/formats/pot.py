@@ -113,14 +113,19 @@ def numbers_equal(got: str, gold: str, rel_tol: float = 1e-6) -> bool:
 
 
 def value_matches(expr: str, value: str) -> bool:
-    """An annotation is right when its value equals the exact result, or is it rounded to the shown decimals."""
+    """An annotation is right when its value equals the exact result, or is it rounded to the decimals
+    shown (at least one: an integer must be exact, so ``<<7/2=4>>`` is wrong).
+
+    >>> value_matches("10/3", "3.33"), value_matches("10/3", "3"), value_matches("48/2", "24")
+    (True, False, True)
+    """
     exact, shown = exact_value(expr), to_fraction(value)
     if shown is None:
         return False
     if exact == shown:
         return True
     decimals = len(value.split(".")[1]) if "." in value else 0
-    return abs(exact - shown) <= Fraction(1, 2 * 10**decimals)
+    return decimals > 0 and abs(exact - shown) <= Fraction(1, 2 * 10**decimals)
 
 
 # ---------------------------------------------------------------------------------------------------
