@@ -10,15 +10,20 @@ from __future__ import annotations
 from mathwright.arith.problem import euclid_divmod
 
 
+def place_digits(n: int) -> list[tuple[int, int]]:
+    """``(signed digit, exponent)`` of each non-zero digit of ``n``, most significant first:
+    4005 -> [(4, 3), (5, 0)], -120 -> [(-1, 2), (-2, 1)]. The one definition of Goat's split."""
+    s = str(n)
+    sign = 1
+    if s[0] == "-":
+        s, sign = s[1:], -1
+    k = len(s) - 1
+    return [(sign * int(d), k - i) for i, d in enumerate(s) if d != "0"]
+
+
 def place_values(n: int) -> list[int]:
     """The non-zero place values of ``n``, most significant first, each carrying the sign of ``n``."""
-    s = str(n)
-    neg = s[0] == "-"
-    if neg:
-        s = s[1:]
-    k = len(s) - 1
-    sign = "-" if neg else ""
-    return [int(f"{sign}{d}{'0' * (k - i)}") for i, d in enumerate(s) if d != "0"]
+    return [d * 10**k for d, k in place_digits(n)]
 
 
 def is_round(n: int) -> bool:

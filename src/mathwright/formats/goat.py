@@ -24,7 +24,7 @@ import re
 from importlib import resources
 from types import SimpleNamespace
 
-from mathwright.arith.decompose import division_steps, is_round, place_values
+from mathwright.arith.decompose import is_round, place_digits, place_values
 from mathwright.arith.problem import SYMBOLS, Problem, euclid_divmod
 
 GOAT_OPS = ("add", "sub", "mul", "div")
@@ -47,20 +47,32 @@ def _answer_text(op: str, a: int, b: int) -> str:
     return f"{q} R {r}" if r else str(q)
 
 
+_POW10 = [10**k for k in range(64)]
+
+
+def _pow10(k: int) -> int:
+    return _POW10[k] if k < 64 else 10**k
+
+
 def _output(op: str, a: int, b: int, q_text: str, ans: str) -> str:
+    # Hot path of the generator: a place value d * 10**k is written as str(d) + k zeros and a product
+    # L * d * 10**k as str(L * d) + k zeros, so only small or new numbers are converted to text.
     if op == "mul":
         if is_round(a) or is_round(b):
             return f"{q_text} = {ans}"
         big, small = (b, a) if abs(b) > abs(a) else (a, b)  # the larger number goes first
-        terms = place_values(small)
-        prods = [big * t for t in terms]
-        parts = [q_text,
-                 f"{big} * ({' + '.join(map(str, terms))})",
-                 " + ".join(f"{big} * {t}" for t in terms),
-                 " + ".join(map(str, prods))]
-        while len(prods) > 1:  # add term by term: the first two terms become their sum
-            prods[:2] = [prods[0] + prods[1]]
-            parts.append(" + ".join(map(str, prods)))
+        digits = place_digits(small)
+        bs = str(big)
+        terms = [f"{d}{'0' * k}" for d, k in digits]
+        prods = [f"{big * d}{'0' * k}" for d, k in digits]
+        parts = [q_text, f"{bs} * ({' + '.join(terms)})", " + ".join([f"{bs} * {t}" for t in terms]), " + ".join(prods)]
+        acc = 0
+        for d, k in digits[:1]:
+            acc = big * d * _pow10(k)
+        for d, k in digits[1:]:  # add term by term: the first two terms become their sum
+            acc += big * d * _pow10(k)
+            prods[:2] = [str(acc)]
+            parts.append(" + ".join(prods))
         return " = ".join(parts)
     if op == "div":
         if b == 0:
@@ -68,7 +80,14 @@ def _output(op: str, a: int, b: int, q_text: str, ans: str) -> str:
         q, _ = euclid_divmod(a, b)
         if q == 0 or a == b or abs(b) <= 10:  # direct: quotient 0, a / a, and n / 1 divisions
             return f"{q_text} = {ans}"
-        lines = [f"{left} - {b} * {t} = {left} - {p} = {new}" for left, t, p, new in division_steps(a, b)]
+        lines = []
+        bs, left, ls = str(b), a, str(a)
+        for d, k in place_digits(q):  # Goat's slow division: one line per non-zero quotient digit
+            bd, z = b * d, "0" * k
+            left -= bd * _pow10(k)
+            ns = str(left)
+            lines.append(f"{ls} - {bs} * {d}{z} = {ls} - {bd}{z} = {ns}")
+            ls = ns
         lines.append(f"Therefore, {q_text} = {ans}")
         return "\n".join(lines)
     return f"{q_text} = {ans}"
