@@ -33,7 +33,8 @@ from mathwright.models.base import GenerationConfig, Model
 
 DEFAULT_TEMPLATE = "{instruction}\nAnswer: "  # Goat's inference prompt (goat.md §5); the trainer's default
 # Our own formats, usable even when the shared registry does not list them.
-_BUILTIN_FORMATS = {"reversed": "mathwright.formats.reversed", "scratchpad": "mathwright.formats.scratchpad"}
+_BUILTIN_FORMATS = {"reversed": "mathwright.formats.reversed:FORMAT", "scratchpad": "mathwright.formats.scratchpad:FORMAT",
+                    "padded": "mathwright.formats.padded:FORMAT", "padded8": "mathwright.formats.padded:FORMAT8"}
 
 
 def get_format(name: str) -> Any:
@@ -47,7 +48,8 @@ def get_format(name: str) -> Any:
         obj = registry.get(name)
         return importlib.import_module(obj) if isinstance(obj, str) else obj
     if name in _BUILTIN_FORMATS:
-        return importlib.import_module(_BUILTIN_FORMATS[name])
+        module, attr = _BUILTIN_FORMATS[name].split(":")
+        return getattr(importlib.import_module(module), attr)
     known = sorted(set(registry.names() if registry is not None else []) | set(_BUILTIN_FORMATS) | {"caef"})
     raise ValueError(f"unknown format {name!r}; known: {', '.join(known)}")
 
@@ -82,7 +84,7 @@ class FormatAdapter:
             ans = self.fmt.parse(text)
         except (ValueError, KeyError, IndexError, AttributeError):
             return None
-        if ans is None:
+        if ans is None or ans == "":  # goat's parse returns "" for "no answer"
             return None
         if isinstance(ans, tuple):  # (q, r)
             ans = f"{ans[0]} R {ans[1]}"
