@@ -23,8 +23,9 @@ import random
 import re
 from importlib import resources
 from types import SimpleNamespace
+from typing import Iterator
 
-from mathwright.arith.decompose import is_round, place_digits, place_values
+from mathwright.arith.decompose import is_round, place_values
 from mathwright.arith.problem import SYMBOLS, Problem, euclid_divmod
 
 GOAT_OPS = ("add", "sub", "mul", "div")
@@ -47,11 +48,23 @@ def _answer_text(op: str, a: int, b: int) -> str:
     return f"{q} R {r}" if r else str(q)
 
 
-_POW10 = [10**k for k in range(64)]
+_ZEROS = ["0" * k for k in range(128)]
+_POW10 = [10**k for k in range(128)]
 
 
-def _pow10(k: int) -> int:
-    return _POW10[k] if k < 64 else 10**k
+def _digit_places(n: int) -> Iterator[tuple[int, str, str, int]]:
+    """``(signed digit d, its text, k zeros, 10**k)`` for each non-zero digit of ``n``: the same split
+    as :func:`mathwright.arith.decompose.place_digits`, in the form the hot path needs."""
+    s = str(n)
+    sign = ""
+    if s[0] == "-":
+        s, sign = s[1:], "-"
+    top = len(s) - 1
+    for i, c in enumerate(s):
+        if c != "0":
+            k = top - i
+            z, p = (_ZEROS[k], _POW10[k]) if k < 128 else ("0" * k, 10**k)
+            yield int(sign + c), sign + c, z, p
 
 
 def _output(op: str, a: int, b: int, q_text: str, ans: str) -> str:
@@ -61,16 +74,17 @@ def _output(op: str, a: int, b: int, q_text: str, ans: str) -> str:
         if is_round(a) or is_round(b):
             return f"{q_text} = {ans}"
         big, small = (b, a) if abs(b) > abs(a) else (a, b)  # the larger number goes first
-        digits = place_digits(small)
         bs = str(big)
-        terms = [f"{d}{'0' * k}" for d, k in digits]
-        prods = [f"{big * d}{'0' * k}" for d, k in digits]
+        terms, prods, vals = [], [], []
+        for d, ds, z, p in _digit_places(small):
+            bd = big * d
+            terms.append(ds + z)
+            prods.append(f"{bd}{z}")
+            vals.append(bd * p)
         parts = [q_text, f"{bs} * ({' + '.join(terms)})", " + ".join([f"{bs} * {t}" for t in terms]), " + ".join(prods)]
-        acc = 0
-        for d, k in digits[:1]:
-            acc = big * d * _pow10(k)
-        for d, k in digits[1:]:  # add term by term: the first two terms become their sum
-            acc += big * d * _pow10(k)
+        acc = vals[0]
+        for v in vals[1:]:  # add term by term: the first two terms become their sum
+            acc += v
             prods[:2] = [str(acc)]
             parts.append(" + ".join(prods))
         return " = ".join(parts)
@@ -82,11 +96,11 @@ def _output(op: str, a: int, b: int, q_text: str, ans: str) -> str:
             return f"{q_text} = {ans}"
         lines = []
         bs, left, ls = str(b), a, str(a)
-        for d, k in place_digits(q):  # Goat's slow division: one line per non-zero quotient digit
-            bd, z = b * d, "0" * k
-            left -= bd * _pow10(k)
+        for d, ds, z, p in _digit_places(q):  # Goat's slow division: one line per non-zero quotient digit
+            bd = b * d
+            left -= bd * p
             ns = str(left)
-            lines.append(f"{ls} - {bs} * {d}{z} = {ls} - {bd}{z} = {ns}")
+            lines.append(f"{ls} - {bs} * {ds}{z} = {ls} - {bd}{z} = {ns}")
             ls = ns
         lines.append(f"Therefore, {q_text} = {ans}")
         return "\n".join(lines)
@@ -304,25 +318,30 @@ def _check_div_cot(out: str, inp: str, a: int, b: int, truth: str) -> str | None
 
 
 def _expected(op: str, a: int, b: int, inp: str, truth: str) -> str | None:
-    """The canonical Goat output, built here from exact arithmetic independently of the renderer:
-    every equation in it is true by construction (each product and difference is computed here, and
-    the decompositions are verified to sum to the operand / quotient). None if that verification fails."""
+    """The canonical Goat output, built here from exact arithmetic: every equation in it is true by
+    construction (each product, sum and difference is computed here; ``d * 10**k`` is written as the
+    digit and k zeros), and the decompositions are verified to rebuild the operand / quotient and the
+    final sum / remainder. None if that verification fails."""
     if op == "mul":
         if is_round(a) or is_round(b):
             return f"{inp} = {truth}"
         big, small = (b, a) if abs(b) > abs(a) else (a, b)
-        terms = place_values(small)
-        if sum(terms) != small:
+        bs = str(big)
+        terms, prods, vals, tsum = [], [], [], 0
+        for d, ds, z, p in _digit_places(small):
+            tsum += d * p
+            bd = big * d
+            terms.append(ds + z)
+            prods.append(f"{bd}{z}")
+            vals.append(bd * p)
+        if tsum != small:
             return None
-        prods = [big * t for t in terms]
-        chain = [inp, f"{big} * ({' + '.join(map(str, terms))})", " + ".join([f"{big} * {t}" for t in terms])]
-        acc = prods[0]
-        rest = [str(x) for x in prods]
-        chain.append(" + ".join(rest))
-        for k in range(1, len(prods)):
-            acc += prods[k]
-            rest[:2] = [str(acc)]
-            chain.append(" + ".join(rest))
+        chain = [inp, f"{bs} * ({' + '.join(terms)})", " + ".join([f"{bs} * {t}" for t in terms]), " + ".join(prods)]
+        acc = vals[0]
+        for v in vals[1:]:
+            acc += v
+            prods[:2] = [str(acc)]
+            chain.append(" + ".join(prods))
         return " = ".join(chain) if acc == a * b else None
     if op == "div":
         if b == 0:
@@ -330,12 +349,14 @@ def _expected(op: str, a: int, b: int, inp: str, truth: str) -> str | None:
         q, r = euclid_divmod(a, b)
         if q == 0 or a == b or -10 <= b <= 10:
             return f"{inp} = {truth}"
-        lines, left, qsum = [], a, 0
-        for t in place_values(q):
-            p = b * t
-            lines.append(f"{left} - {b} * {t} = {left} - {p} = {left - p}")
-            left -= p
-            qsum += t
+        lines, left, ls, bs, qsum = [], a, str(a), str(b), 0
+        for d, ds, z, p in _digit_places(q):
+            qsum += d * p
+            bd = b * d
+            left -= bd * p
+            ns = str(left)
+            lines.append(f"{ls} - {bs} * {ds}{z} = {ls} - {bd}{z} = {ns}")
+            ls = ns
         if qsum != q or left != r:
             return None
         lines.append(f"Therefore, {inp} = {truth}")
