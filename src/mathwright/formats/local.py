@@ -15,7 +15,7 @@ definitions as the CAEF format.
 >>> from mathwright.machines.executors import Tape
 >>> t = Tape("ADD", "q1", "54", "76", 1, 1, "1", "2")
 >>> exec_prompt(t), exec_response(delta(t))
-('ADD q1 4 6 1 2=', 'C1 W1 R1 R2 q1\\n')
+('ADD q1 4 6 1 -=', 'C1 W1 R1 R2 q1\\n')
 """
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def _reg(v: str) -> str:
 
 def exec_prompt(t: Tape) -> str:
     """The local view of an executor configuration."""
-    o = "-" if not t.out else t.out[-1] + ("+" if len(t.out) > 1 else "")
+    # the output cell matters only when q2 strips zeros; elsewhere hiding it keeps the step table small
+    o = "-" if not t.out or t.q != "q2" else t.out[-1] + ("+" if len(t.out) > 1 else "")
     c2 = t.cell(2) if t.m != "LEFT_MASK" else "-"
     return f"{t.m} {t.q} {t.cell(1)} {c2} {_reg(t.reg)} {o}="
 
