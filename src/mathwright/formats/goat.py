@@ -427,5 +427,14 @@ def op_of(record: dict) -> str:
     return _OP_OF[m.group(2)] if m else "?"
 
 
+def prompt(instruction: str) -> str:
+    """The Goat prompt (docs/goat.md §5): train on ``prompt + output + EOS`` with the prompt masked.
+
+    >>> prompt("What is 2+2?")
+    'What is 2+2?\\nAnswer: '
+    """
+    return f"{instruction}\nAnswer: "
+
+
 FORMAT = SimpleNamespace(name="goat", render=render, parse=parse, check=check, encode=encode, output=goat_output,
-                         op_of=op_of)
+                         op_of=op_of, prompt=prompt)
