@@ -284,8 +284,9 @@ class CalculatorProcessor:
         last = input_ids[:, -1].tolist()
         for row in range(input_ids.shape[0]):
             q = self.queues.get(row)
-            if not q and last[row] in self.eq_ids and input_ids.shape[1] > self.prompt_len:
-                start = max(self.prompt_len, input_ids.shape[1] - self.lookback)
+            # (a prompt that itself ends inside an open annotation is completed too: continuation prompts)
+            if not q and last[row] in self.eq_ids:
+                start = max(0, input_ids.shape[1] - self.lookback)
                 text = self.tok.decode(input_ids[row, start:].tolist(), skip_special_tokens=True)
                 inj = annotation_result(text)
                 if inj is not None:
@@ -330,9 +331,18 @@ def hf_calculator_generate(hf_model: Any, tokenizer: Any, prompts: Sequence[str]
                 from mathwright.models.hf import StopOnStrings
 
                 kwargs["stopping_criteria"] = StoppingCriteriaList([StopOnStrings(tokenizer, cfg.stop, enc["input_ids"].shape[1])])
-            with torch.no_grad():
-                gen = hf_model.generate(**enc, **kwargs)
-            texts = tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            ids, mask = enc["input_ids"], enc["attention_mask"]
+            with torch.inference_mode():
+                if cfg.n > 1 and ids.shape[1] > 1:
+                    # prefill each prompt once and fan its KV cache out to the n samples
+                    cache = hf_model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], use_cache=True).past_key_values
+                    cache.batch_repeat_interleave(cfg.n)
+                    ids, mask = ids.repeat_interleave(cfg.n, 0), mask.repeat_interleave(cfg.n, 0)
+                    kwargs.pop("num_return_sequences")
+                    gen = hf_model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache, **kwargs)
+                else:
+                    gen = hf_model.generate(input_ids=ids, attention_mask=mask, **kwargs)
+            texts = tokenizer.batch_decode(gen[:, ids.shape[1]:], skip_special_tokens=True)
             for i in range(len(chunk)):
                 row = texts[i * cfg.n : (i + 1) * cfg.n]
                 out.append([cut_at_stop(t, cfg.stop) if stop_strings_cut else t for t in row])
