@@ -16,15 +16,17 @@ Records are ``{"instruction", "output", "source"}``; PoT instructions end with M
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import random
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
-from mathwright.data.io import DataError, atomic_write, dumps, read_jsonl, write_json
+from mathwright.data.io import DataError, RecordLog, atomic_write, dumps, read_jsonl, write_json
 from mathwright.formats import pot
 
 SOURCES = ("gsm8k", "arith", "word-problems")
@@ -174,11 +176,52 @@ def _arith_pairs(n: int, seed: int, stats: SourceStats) -> list[tuple[dict | Non
     return out
 
 
-def build(cfg: MathInstructConfig, pool: Any = None,
-          log: Callable[[str], None] = lambda s: None) -> tuple[list[dict], dict]:
+CHECK_CHUNK = 256
+
+
+def check_programs(programs: list[str | None], golds: list[str], pool: Any = None, workers: int = 2,
+                   cache: Path | None = None, log: Callable[[str], None] = lambda s: None) -> list[pot.PotCheck]:
+    """Sandbox verdicts for every program, in chunks; with ``cache`` (a RecordLog file keyed by a hash of
+    program and gold) a killed run resumes without re-running the programs already checked."""
+    keys = [hashlib.sha1(f"{p}\0{g}".encode()).hexdigest() if p else "" for p, g in zip(programs, golds)]
+    done: dict[str, pot.PotCheck] = {}
+    store = RecordLog(cache, key="key") if cache is not None else None
+    try:
+        if store is not None:
+            done = {k: pot.PotCheck(r["ok"], r["status"], r["got"], r["error"]) for k, r in store.records.items()}
+        todo = [i for i, p in enumerate(programs) if p and keys[i] not in done]
+        if todo:
+            ctx = contextlib.nullcontext(pool) if pool is not None else _own_pool(workers)
+            with ctx as run:
+                for start in range(0, len(todo), CHECK_CHUNK):
+                    part = todo[start:start + CHECK_CHUNK]
+                    for i, v in zip(part, pot.check_many([programs[i] for i in part], [golds[i] for i in part],
+                                                         pool=run)):
+                        done[keys[i]] = v
+                        if store is not None:
+                            store.append({"key": keys[i], "ok": v.ok, "status": v.status, "got": v.got,
+                                          "error": v.error})
+                    log(f"checked {min(start + CHECK_CHUNK, len(todo))}/{len(todo)} programs")
+    finally:
+        if store is not None:
+            store.close()
+    return [done[k] if p else pot.PotCheck(False, "no_program", None) for p, k in zip(programs, keys)]
+
+
+@contextlib.contextmanager
+def _own_pool(workers: int) -> Iterator[Any]:
+    from mathwright.sandbox import Limits, SandboxPool
+
+    with SandboxPool(limits=Limits(), workers=max(1, workers)) as p:
+        yield p
+
+
+def build(cfg: MathInstructConfig, pool: Any = None, log: Callable[[str], None] = lambda s: None,
+          cache: Path | None = None) -> tuple[list[dict], dict]:
     """Build every record of ``cfg`` (PoT filtered through the sandbox) and the statistics.
 
     ``pool`` is a running ``SandboxPool``; one with ``cfg.workers`` workers is started when None.
+    ``cache`` keeps sandbox verdicts so a killed run resumes (see :func:`check_programs`).
     """
     groups: list[tuple[str, list[tuple[dict | None, dict | None, str]], SourceStats]] = []
     for src in cfg.sources:
@@ -202,7 +245,7 @@ def build(cfg: MathInstructConfig, pool: Any = None,
     programs = [c["output"] if c else None for _, items, _ in groups for _, c, _ in items]
     golds = [g for _, items, _ in groups for _, _, g in items]
     log(f"running {sum(p is not None for p in programs)} programs in the sandbox")
-    checks = iter(pot.check_many(programs, golds, pool=pool, workers=max(1, cfg.workers)))
+    checks = iter(check_programs(programs, golds, pool=pool, workers=cfg.workers, cache=cache, log=log))
 
     records: list[dict] = []
     meta_sources: dict[str, dict] = {}
@@ -247,10 +290,16 @@ def write_records(out: Path, records: Iterable[dict]) -> None:
 
 def generate_mathinstruct(cfg: MathInstructConfig, out: Path, pool: Any = None,
                           log: Callable[[str], None] = lambda s: None) -> dict:
-    """Build, write ``out`` and its ``.meta.json`` sidecar; return the meta."""
-    records, meta = build(cfg, pool=pool, log=log)
+    """Build, write ``out`` and its ``.meta.json`` sidecar; return the meta.
+
+    Sandbox verdicts are logged to a hidden ``.NAME.checks.jsonl`` beside ``out`` while the run lasts, so a
+    killed run resumes where it stopped; the log is removed once ``out`` is written."""
+    out = Path(out)
+    cache = out.with_name(f".{out.name}.checks.jsonl")
+    records, meta = build(cfg, pool=pool, log=log, cache=cache)
     write_json(meta_path(out), meta)
     write_records(out, records)
+    cache.unlink(missing_ok=True)
     return meta
 
 
