@@ -4,7 +4,8 @@ API (the ``Model`` protocol of ``models/base.py`` plus a few handles other modul
 
 - :func:`load` ``(spec, *, dtype="auto", threads=None, device="cpu", gguf_file=None) -> HFModel``.
   ``spec`` is a directory, a hub id (cache only: nothing downloads, HF_HUB_OFFLINE), a path to a
-  ``.gguf`` file, ``gemma3-270m`` (the bundled Gemma 3 270M Q4_K_M gguf), or a tiny preset name
+  ``.gguf`` file, ``gemma3-270m`` (the bundled Gemma 3 270M Q4_K_M gguf, converted once to a cached HF
+  directory by :func:`gemma_dir`), or a tiny preset name
   (``tiny-1m``: a freshly initialised untrained model, for tests).
 - :meth:`HFModel.generate` ``(prompts, GenerationConfig) -> list[list[str]]``: batched greedy or sampled
   decoding with the KV cache (``model.generate``), left padding, ``n`` samples per prompt that share one
@@ -13,7 +14,9 @@ API (the ``Model`` protocol of ``models/base.py`` plus a few handles other modul
   Prompts are plain texts, so a caller can continue a partial generation by passing ``prompt + so_far``
   (step-wise decoding, e.g. calculator-augmented generation, is a loop around ``generate``).
 - ``HFModel.model`` / ``HFModel.tokenizer``: the underlying transformers objects.
-- :func:`gemma_gguf` -> path of the bundled Gemma 3 270M gguf (assembled once into ``~/.cache/mathwright``).
+- :func:`gemma_gguf` -> path of the bundled Gemma 3 270M gguf (assembled once into ``~/.cache/mathwright``);
+  :func:`gemma_dir` -> the same model as a plain HF directory (converted once, loads in seconds).
+- :func:`clear_quantizer` -> make a GGUF-loaded (dequantised) model saveable with ``save_pretrained``.
 
 >>> m = load("tiny-100k")
 >>> outs = m.generate(["1+1\\nAnswer: "], GenerationConfig(max_new_tokens=4, n=2, temperature=1.0))
@@ -49,6 +52,57 @@ def gemma_gguf() -> Path:
     return target
 
 
+def gemma_dir() -> Path:
+    """The bundled Gemma 3 270M converted once to a plain HF checkpoint (float32 safetensors + tokenizer.json)
+    in ``~/.cache/mathwright/gemma-3-270m-hf``.
+
+    Loading the gguf re-converts its 262k-token vocabulary and dequantises every tensor on each load (minutes
+    on a busy 2-core machine); the converted directory loads in seconds and gives the same weights.
+    """
+    import shutil
+
+    src = gemma_gguf()
+    target = src.with_name("gemma-3-270m-hf")
+    if (target / "config.json").exists():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
+
+    tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
+    model = AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name, dtype="float32",
+                                                 quantization_config=GgufConfig(dequantize=True))
+    clear_quantizer(model)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    try:
+        os.replace(tmp, target)
+    except OSError:  # another process finished first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def clear_quantizer(model: Any) -> None:
+    """Forget a GGUF quantizer so ``save_pretrained`` writes plain weights (call only on dense weights:
+    loads with ``dequantize=True``, or LoRA-merged models built on them)."""
+    for m in (model, getattr(model, "base_model", None), getattr(getattr(model, "base_model", None), "model", None)):
+        if m is None:
+            continue
+        if getattr(m, "hf_quantizer", None) is not None:
+            m.hf_quantizer = None
+        if getattr(m, "is_quantized", False):
+            try:
+                m.is_quantized = False
+            except AttributeError:
+                pass
+        conf = getattr(m, "config", None)
+        if conf is not None and getattr(conf, "quantization_config", None) is not None:
+            try:
+                del conf.quantization_config
+            except AttributeError:
+                conf.quantization_config = None
+
+
 def resolve_spec(spec: str, gguf_file: str | None = None) -> tuple[str, str | None]:
     """``(directory or hub id, gguf file name or None)`` for a model spec.
 
@@ -58,7 +112,7 @@ def resolve_spec(spec: str, gguf_file: str | None = None) -> tuple[str, str | No
     ('/models', 'm.gguf')
     """
     if spec in GEMMA_ALIASES:
-        spec = str(gemma_gguf())
+        return str(gemma_dir()), None
     if spec.endswith(".gguf"):
         p = Path(spec)
         return str(p.parent), p.name
@@ -169,7 +223,9 @@ class HFModel:
             if n > 1 and ids.shape[1] > 1:
                 # Prefill the prompt once, then fan the KV cache out to the n samples: generate() then only
                 # runs the last prompt token per sample instead of re-encoding the prompt n times.
-                cache = model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], use_cache=True).past_key_values
+                pre = mask[:, :-1]
+                pos = (pre.long().cumsum(-1) - 1).clamp(min=0)  # as generate() does: left padding shifts positions
+                cache = model(input_ids=ids[:, :-1], attention_mask=pre, position_ids=pos, use_cache=True).past_key_values
                 cache.batch_repeat_interleave(n)
                 ids, mask = ids.repeat_interleave(n, 0), mask.repeat_interleave(n, 0)
                 seqs = model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache, **kw)

@@ -2,7 +2,7 @@
 
 The model is transformers' own ``LlamaForCausalLM`` built from a small ``LlamaConfig``; the tokenizer is a
 ``PreTrainedTokenizerFast`` over a one-character-per-token vocabulary (printable ASCII, newline, tab and a
-few maths symbols) plus ``<pad> <s> </s> <unk>``. Saved checkpoints therefore load with
+few maths symbols) plus the specials ``⟨pad⟩ ⟨s⟩ ⟨/s⟩ ⟨unk⟩``. Saved checkpoints therefore load with
 ``AutoModelForCausalLM`` / ``AutoTokenizer`` and can be served by vLLM, and the same trainer and
 ``generate()`` path serves a 100k-parameter test model and a 7B one.
 
@@ -30,8 +30,11 @@ import string
 from pathlib import Path
 from typing import Any
 
-PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
-SPECIALS = (PAD, BOS, EOS, UNK)  # ids 0..3: pad id 0 as in Goat's LLaMA setup
+# Special tokens are spelt with U+27E8/U+27E9 brackets, which are not in the vocabulary: a text that
+# contains a literal "<s>" or "</s>" (HTML, code) is then tokenized as plain characters, so the round trip
+# stays exact for every string over VOCAB_CHARS. ids 0..3; pad id 0 as in Goat's LLaMA setup.
+PAD, BOS, EOS, UNK = "⟨pad⟩", "⟨s⟩", "⟨/s⟩", "⟨unk⟩"
+SPECIALS = (PAD, BOS, EOS, UNK)
 
 # Printable ASCII covers digits, operators, letters, punctuation and space; newline/tab for traces;
 # a few non-ASCII maths symbols that word problems and CAEF traces use.

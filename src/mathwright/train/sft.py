@@ -87,6 +87,7 @@ TRAINER_DEFAULTS: dict[str, Any] = dict(
     completion_only_loss=True,
     dataloader_num_workers=0,
     gradient_checkpointing=False,  # TRL turns it on to save GPU memory; on CPU/tiny models it only costs time
+    ddp_find_unused_parameters=False,  # every parameter is used; True costs an extra autograd traversal
 )
 
 
@@ -133,27 +134,6 @@ def build_model(cfg: TrainConfig) -> tuple[Any, Any]:
     return model, tok
 
 
-def clear_quantizer(model: Any) -> None:
-    """Forget a GGUF quantizer so ``save_pretrained`` writes plain weights (the weights are already dense)."""
-    for m in (model, getattr(model, "base_model", None), getattr(getattr(model, "base_model", None), "model", None)):
-        if m is None:
-            continue
-        if getattr(m, "hf_quantizer", None) is not None:
-            m.hf_quantizer = None
-        for attr in ("is_quantized", "_is_quantized"):
-            if getattr(m, attr, False):
-                try:
-                    setattr(m, attr, False)
-                except AttributeError:
-                    pass
-        conf = getattr(m, "config", None)
-        if conf is not None and getattr(conf, "quantization_config", None) is not None:
-            try:
-                del conf.quantization_config
-            except AttributeError:
-                conf.quantization_config = None
-
-
 def sft_config(cfg: TrainConfig) -> Any:
     """TRL ``SFTConfig`` from our defaults, the recipe's ``trainer`` block and our own fields."""
     import torch
@@ -161,6 +141,9 @@ def sft_config(cfg: TrainConfig) -> Any:
 
     kw = {**TRAINER_DEFAULTS, **cfg.trainer}
     kw.setdefault("bf16", torch.cuda.is_available())  # TRL defaults to bf16, which CPU training rejects
+    # Without use_cpu, a CPU-only torchrun/accelerate launch leaves each process training alone (world size
+    # 1); with it, accelerate builds a gloo process group and the Trainer wraps the model in DDP.
+    kw.setdefault("use_cpu", not torch.cuda.is_available())
     kw.update(output_dir=cfg.output_dir, max_length=cfg.max_length, seed=cfg.seed)
     kw.setdefault("data_seed", cfg.seed)
     if cfg.eval_data:
@@ -176,6 +159,7 @@ def train(cfg: TrainConfig) -> Path:
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer
 
+    from mathwright.models.hf import clear_quantizer
     from mathwright.models.tiny import describe, make_portable
     from mathwright.train.callbacks import LossCSV
     from mathwright.train.config import to_yaml
@@ -262,7 +246,7 @@ def merge(adapter_dir: str | Path, out_dir: str | Path, base: str | None = None,
     """
     from peft import PeftModel
 
-    from mathwright.models.hf import load_pretrained
+    from mathwright.models.hf import clear_quantizer, load_pretrained
     from mathwright.models.tiny import make_portable
 
     adapter_dir = Path(adapter_dir)
