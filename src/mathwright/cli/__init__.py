@@ -7,7 +7,7 @@ import sys
 from mathwright.cli.apps import app, err
 
 # Importing a module registers its commands on the shared apps.
-from mathwright.cli import goat, train, evaluate, caef, words, sandbox, verifier, instruct, quickstart  # noqa: E402,F401
+from mathwright.cli import goat, train, evaluate, caef, words, sandbox, verifier, instruct, quickstart, catalog  # noqa: E402,F401
 from mathwright.data.io import DataError
 
 
