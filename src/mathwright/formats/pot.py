@@ -40,7 +40,9 @@ _STOP = frozenset("""a an the in on of to for per and or at by with from is are 
 he she it they them his her their its him we you i me my our your so that this these those each every than as
 which who whom what then there here also now all just only more less much many x times
 plus minus divided multiplied equals equal s will would can could do does did after before into out over
-up down about one still other another some same""".split())
+up down about one still other another some same because respectively nor but if get gets got make makes made
+equation means mean therefore thus hence since when while need needs both either not no yes how why where
+let lets first second third next last""".split())
 _RESERVED = frozenset(keyword.kwlist) | frozenset(dir(builtins)) | {"math", "sympy", "np", "numpy", "ans", "answer"}
 _FENCE = re.compile(r"```(?:python|py|Python)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
 
