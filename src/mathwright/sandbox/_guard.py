@@ -1,0 +1,98 @@
+"""The Python-level layer of the sandbox: an audit hook (PEP 578) installed in every worker.
+
+It refuses, before the operating system is asked, anything a PoT program has no business doing:
+starting processes, signalling, sockets, foreign-function calls, raising resource limits, walking the
+garbage collector, and any filesystem change outside the worker's private directory. A refusal raises
+:class:`SandboxViolation` (a ``PermissionError``) and is recorded, so the program's status is
+``forbidden`` even if it catches the exception. The layers below (seccomp, namespaces, rlimits) hold
+even if this one is bypassed; this one gives the clear status and message.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable
+
+# Events refused outright.
+DENIED = frozenset({
+    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "subprocess.Popen",
+    "pty.spawn", "os.kill", "os.killpg", "signal.pthread_kill", "os.startfile", "webbrowser.open",
+    "socket.__new__", "socket.bind", "socket.connect", "socket.getaddrinfo", "socket.gethostbyname",
+    "socket.gethostbyaddr", "socket.sendto", "socket.sendmsg", "socket.sethostname", "urllib.Request",
+    "http.client.connect", "ftplib.connect", "smtplib.connect", "telnetlib.Telnet.open",
+    "resource.setrlimit", "resource.prlimit",
+    "ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.call_function", "ctypes.string_at",
+    "ctypes.wstring_at", "ctypes.cdata", "ctypes.cdata/buffer", "ctypes.addressof", "ctypes.set_errno",
+    "ctypes.PyObj_FromPtr", "ctypes.get_errno",
+    "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames",
+    "os.chroot", "os.setxattr", "os.removexattr", "os.chflags", "os.lchflags",
+})
+
+# Events whose path arguments (positions listed) must lie inside the private directory.
+PATH_ARGS: dict[str, tuple[int, ...]] = {
+    "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.chmod": (0,), "os.chown": (0,),
+    "os.truncate": (0,), "os.utime": (0,), "os.rename": (0, 1), "os.replace": (0, 1),
+    "os.link": (0, 1), "os.symlink": (0, 1), "os.chdir": (0,), "os.mkfifo": (0,), "os.mknod": (0,),
+    "shutil.rmtree": (0,), "shutil.copyfile": (1,), "shutil.copymode": (1,), "shutil.copystat": (1,),
+    "shutil.copytree": (1,), "shutil.move": (0, 1), "shutil.chown": (0,), "shutil.make_archive": (0,),
+    "shutil.unpack_archive": (1,), "sqlite3.connect": (0,), "tempfile.mkstemp": (0,),
+    "tempfile.mkdtemp": (0,),
+}
+# Links could point outside; renames and moves could remove files outside: the source counts too.
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+class SandboxViolation(PermissionError):
+    """Raised inside a worker when a program attempts something the sandbox forbids."""
+
+
+class Guard:
+    """The audit hook. ``violation`` holds the first refusal of the current program (reset per task)."""
+
+    def __init__(self, workdir: str) -> None:
+        self.workdir = os.path.realpath(workdir)
+        self.violation: str | None = None
+
+    def _inside(self, path: Any) -> bool:
+        if isinstance(path, int):  # an already-open descriptor: the open itself was checked
+            return True
+        if path is None:
+            return False
+        try:
+            p = os.fsdecode(path)
+        except TypeError:
+            return False
+        if p == ":memory:":
+            return True
+        real = os.path.realpath(p)
+        return real == self.workdir or real.startswith(self.workdir + os.sep)
+
+    def deny(self, what: str) -> None:
+        if self.violation is None:
+            self.violation = what
+        raise SandboxViolation(f"sandbox: {what} is not allowed")
+
+    def __call__(self, event: str, args: tuple[Any, ...]) -> None:
+        if event in DENIED:
+            if event == "resource.prlimit" and len(args) > 2 and args[2] is None:
+                return  # prlimit(pid, resource) only reads
+            self.deny(event)
+        elif event == "open":
+            path, mode, flags = (tuple(args) + (None, None, None))[:3]
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and bool(flags & _WRITE_FLAGS))
+            if writing and not self._inside(path):
+                self.deny(f"writing {os.fsdecode(path) if isinstance(path, (str, bytes)) else path!r}")
+        elif event in PATH_ARGS:
+            for i in PATH_ARGS[event]:
+                if i < len(args) and args[i] is not None and not self._inside(args[i]):
+                    self.deny(f"{event}({args[i]!r})")
+
+
+def install(workdir: str) -> Guard:
+    """Install the hook for the rest of this process's life (audit hooks cannot be removed)."""
+    guard = Guard(workdir)
+    hook: Callable[[str, tuple[Any, ...]], None] = guard.__call__
+    sys.addaudithook(hook)
+    return guard

@@ -1,0 +1,288 @@
+"""The evaluating process's side of the sandbox: a pool of pre-started workers behind one zygote.
+
+The pool never executes program code itself. It sends a program to an idle worker, waits for the
+reply under the wall-clock limit, and, if the worker runs over, dies, or answers with garbage, asks
+the zygote to kill it and forks a replacement (a few milliseconds: the zygote has everything
+imported already).
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from mathwright.sandbox import _launch
+from mathwright.sandbox._wire import WireError, recv_ctl, recv_msg, send_ctl, send_msg
+from mathwright.sandbox.limits import STATUSES, Limits, SandboxResult
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself (not a program) failed: it could not start, or its zygote died."""
+
+
+class _Zygote:
+    """The sandboxed process that forks workers; all requests go through one lock."""
+
+    def __init__(self, limits: Limits, isolation: str, start_timeout: float = 120.0) -> None:
+        self.isolation = _launch.resolve(isolation)
+        self.root = None if self.isolation == "bwrap" else tempfile.mkdtemp(prefix="mathwright-sandbox-")
+        self.lock = threading.Lock()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.ctl = ours
+        self.log = tempfile.TemporaryFile()
+        cmd = _launch.command(self.isolation, theirs.fileno(), json.dumps(limits.to_dict()), self.root)
+        try:
+            self.proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), env=dict(_launch.CLEAN_ENV),
+                                         stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+                                         cwd=self.root or "/")
+        finally:
+            theirs.close()
+        self.ctl.settimeout(start_timeout)
+        try:
+            msg, _ = recv_ctl(self.ctl)
+        except (OSError, ValueError):
+            msg = None
+        if not msg or not msg.get("ready"):
+            self.close()
+            raise SandboxError(f"sandbox ({self.isolation}) failed to start: {self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        try:
+            self.log.seek(0)
+            return self.log.read()[-2000:].decode("utf-8", "replace").strip() or "no output"
+        except (OSError, ValueError):
+            return "no output"
+
+    def request(self, msg: dict[str, Any], timeout: float = 30.0) -> tuple[dict[str, Any], list[int]]:
+        with self.lock:
+            try:
+                self.ctl.settimeout(timeout)
+                send_ctl(self.ctl, msg)
+                reply, fds = recv_ctl(self.ctl, max_fds=1)
+            except (OSError, ValueError) as e:
+                raise SandboxError(f"sandbox zygote is not answering: {e}") from None
+        if reply is None:
+            raise SandboxError(f"sandbox zygote died: {self._log_tail()}")
+        return reply, fds
+
+    def spawn(self) -> "_Worker":
+        reply, fds = self.request({"op": "spawn"})
+        if not fds:
+            raise SandboxError(f"sandbox zygote could not fork a worker: {reply}")
+        return _Worker(int(reply["wid"]), socket.socket(fileno=fds[0]), self)
+
+    def end(self, wid: int, kill: bool, grace: float = 2.0) -> int | None:
+        """Kill (or wait for) worker ``wid``; its wait status, or None if unknown."""
+        try:
+            reply, _ = self.request({"op": "kill" if kill else "reap", "wid": wid, "grace": grace},
+                                    timeout=grace + 10)
+        except SandboxError:
+            return None
+        return reply.get("wait")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        try:
+            self.ctl.close()  # EOF: the zygote exits, and its pid namespace takes every worker with it
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        if self.root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass
+class _Worker:
+    wid: int
+    sock: socket.socket
+    zygote: _Zygote
+
+
+def _describe(wait: int | None, elapsed: float, limits: Limits) -> tuple[str, str | None, str]:
+    """(status, limit, message) for a worker that died without answering."""
+    if wait is None:
+        return "crashed", None, "the worker vanished without a result"
+    if os.WIFSIGNALED(wait):
+        sig = os.WTERMSIG(wait)
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and elapsed >= limits.cpu_seconds):
+            return "timeout", "cpu", f"CPU time limit of {limits.cpu_seconds:g} s exceeded ({name})"
+        return "crashed", None, f"the program killed its worker with {name}"
+    code = os.WEXITSTATUS(wait) if os.WIFEXITED(wait) else -1
+    return "crashed", None, f"the program ended its worker (exit code {code}) before returning a result"
+
+
+def _clean(msg: Any, limits: Limits) -> tuple[str, str, str | None, str | None, str | None, bool]:
+    """Validate a worker's reply field by field (it may come from a compromised worker)."""
+    if not isinstance(msg, dict):
+        return "crashed", "", "the worker sent a malformed reply", None, None, True
+
+    def text(key: str, cap: int) -> str | None:
+        v = msg.get(key)
+        return v[:cap] if isinstance(v, str) else None
+
+    status = msg.get("status")
+    if status not in STATUSES:
+        return "crashed", "", "the worker sent a malformed reply", None, None, True
+    return (status, text("stdout", limits.max_output_chars) or "", text("error", 4000),
+            text("answer", limits.max_answer_chars), text("limit", 32), bool(msg.get("retire", True)))
+
+
+class SandboxPool:
+    """Pre-started sandbox workers. Use as a context manager; thread-safe.
+
+    >>> with SandboxPool(workers=1) as pool:             # doctest: +SKIP
+    ...     pool.run("ans = 6 * 7").answer
+    '42'
+    """
+
+    def __init__(self, limits: Limits | None = None, workers: int = 2, isolation: str = "auto") -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.limits = limits or Limits()
+        self.workers = workers
+        self._isolation_request = isolation
+        self._closed = False
+        self._lock = threading.Lock()
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        self._executor: ThreadPoolExecutor | None = None
+        self._zygote = _Zygote(self.limits, isolation)
+        self.isolation = self._zygote.isolation
+        for _ in range(workers):
+            self._idle.put(None)  # forked on first use, so a pool that is never used costs one zygote
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> "SandboxPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop every worker and the zygote. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        while True:
+            try:
+                w = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            if w is not None:
+                w.sock.close()
+        self._zygote.close()
+
+    def _fresh_worker(self) -> _Worker:
+        with self._lock:
+            if self._closed:
+                raise SandboxError("the sandbox pool is closed")
+            zygote = self._zygote
+        try:
+            return zygote.spawn()
+        except SandboxError:
+            with self._lock:  # the zygote died: start a new one (once, whichever thread gets here)
+                if self._zygote is zygote and not self._closed:
+                    zygote.close()
+                    self._zygote = _Zygote(self.limits, self._isolation_request)
+                zygote = self._zygote
+            return zygote.spawn()
+
+    # -- running ---------------------------------------------------------------------------------
+    def run(self, code: str, timeout: float | None = None) -> SandboxResult:
+        """Run one program; ``timeout`` (seconds) overrides ``limits.wall_seconds``."""
+        if self._closed:
+            raise SandboxError("the sandbox pool is closed")
+        wall = self.limits.wall_seconds if timeout is None else float(timeout)
+        w = self._idle.get()
+        keep = False
+        try:
+            if w is None:
+                w = self._fresh_worker()
+            result, keep = self._execute(w, code, wall)
+            return result
+        finally:
+            if not keep and w is not None:
+                w.sock.close()
+                w = None
+            self._idle.put(w)
+
+    def map(self, codes: Iterable[str], timeout: float | None = None) -> list[SandboxResult]:
+        """Run many programs in parallel over the workers; results in input order."""
+        codes = list(codes)
+        if len(codes) <= 1 or self.workers == 1:
+            return [self.run(c, timeout) for c in codes]
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="sandbox")
+            ex = self._executor
+        return list(ex.map(lambda c: self.run(c, timeout), codes))
+
+    def _execute(self, w: _Worker, code: str, wall: float) -> tuple[SandboxResult, bool]:
+        lim = self.limits
+        t0 = time.perf_counter()
+        try:
+            send_msg(w.sock, {"code": code})
+            w.sock.settimeout(wall)
+            msg = recv_msg(w.sock, 6 * (lim.max_output_chars + lim.max_answer_chars + 5000) + 4096)
+        except (socket.timeout, TimeoutError):
+            w.zygote.end(w.wid, kill=True)
+            return SandboxResult("timeout", "", f"wall-clock limit of {wall:g} s exceeded", None,
+                                 time.perf_counter() - t0, "wall"), False
+        except WireError as e:
+            w.zygote.end(w.wid, kill=True)
+            return SandboxResult("crashed", "", f"the worker broke the protocol: {e}", None,
+                                 time.perf_counter() - t0, None), False
+        except OSError:
+            msg = None  # the worker is gone (broken pipe, reset)
+        elapsed = time.perf_counter() - t0
+        if msg is None:
+            status, limit, error = _describe(w.zygote.end(w.wid, kill=False, grace=1.0), elapsed, lim)
+            return SandboxResult(status, "", error, None, elapsed, limit), False
+        status, stdout, error, answer, limit, retire = _clean(msg, lim)
+        if retire:
+            w.zygote.end(w.wid, kill=False, grace=2.0)
+        return SandboxResult(status, stdout, error, answer, elapsed, limit), not retire
+
+
+_DEFAULT: SandboxPool | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_pool() -> SandboxPool:
+    """The shared pool behind :func:`run_code`: created on first use, closed at interpreter exit."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None or _DEFAULT._closed:
+            _DEFAULT = SandboxPool()
+            atexit.register(_DEFAULT.close)
+        return _DEFAULT
+
+
+def run_code(code: str, timeout: float | None = None) -> SandboxResult:
+    """Run one program in the shared default pool.
+
+    >>> run_code("print(sum(range(10)))").stdout    # doctest: +SKIP
+    '45\\n'
+    """
+    return default_pool().run(code, timeout)
