@@ -38,8 +38,8 @@ def train_cmd(
 
     try:
         final = train(cfg)
-    except DataError:
-        raise  # main() prints it (file, line, problem) and exits 2
+    except DataError as e:  # bad data: file, line and problem
+        fail(str(e))
     except ValueError as e:  # e.g. SFTConfig rejecting a trainer value
         fail(f"{config}: {e}")
     typer.echo(f"saved {final}")

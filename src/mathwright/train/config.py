@@ -56,6 +56,26 @@ def parse_value(text: str) -> Any:
     return value
 
 
+class _Raw:
+    """An override value: the text as typed and its YAML reading. A ``str`` field takes the text itself,
+    so ``prompt={question}`` stays a template instead of becoming a YAML mapping."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.value = text, parse_value(text)
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, _Raw):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    return value
+
+
+def _wants_str(tp: Any) -> bool:
+    return tp is str or (typing.get_origin(tp) in (typing.Union, types.UnionType) and str in typing.get_args(tp))
+
+
 def _key_lines(text: str) -> dict[tuple[str, ...], int]:
     """``{("trainer", "learning_rate"): line}`` for every mapping key in a YAML document (1-based lines)."""
     lines: dict[tuple[str, ...], int] = {}
@@ -125,6 +145,8 @@ def _build(cls: type, data: dict, where: Any, prefix: tuple[str, ...], passthrou
         if key not in fields:
             raise ConfigError(where(path), f"unknown key {dotted!r}{_hint(str(key), list(fields))}")
         tp = hints[key]
+        if isinstance(value, _Raw):
+            value = value.text if _wants_str(tp) and value.text.strip() not in ("null", "~") else value.value
         if dataclasses.is_dataclass(tp):
             if not isinstance(value, dict):
                 raise ConfigError(where(path), f"{dotted!r} must be a mapping of {tp.__name__} fields")
@@ -136,6 +158,7 @@ def _build(cls: type, data: dict, where: Any, prefix: tuple[str, ...], passthrou
                 if sub not in known:
                     raise ConfigError(where(path + (str(sub),)),
                                       f"unknown key '{dotted}.{sub}'{_hint(str(sub), list(known))}")
+        value = _unwrap(value)
         try:
             kwargs[key] = _coerce(value, tp, dotted)
         except TypeError as e:
@@ -176,7 +199,7 @@ def load_config(cls: type, path: str | Path | None, overrides: Sequence[str] = (
         if "=" not in item:
             raise ConfigError(f"override {item!r}", "expected key=value")
         key, raw = item.split("=", 1)
-        _set_dotted(data, key.strip(), parse_value(raw))
+        _set_dotted(data, key.strip(), _Raw(raw))
         origin[tuple(key.strip().split("."))] = item
 
     def where(keypath: tuple[str, ...]) -> str:
