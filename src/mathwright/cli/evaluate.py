@@ -35,8 +35,11 @@ def eval_cmd(
     if target == "arith":
         from mathwright.eval.arith import run_arith_eval
 
-        run_arith_eval(model=model, out=out, fmt=format, suite=suite, ops=ops, digits=digits, n=n, mode=mode,
-                       seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens)
+        try:
+            run_arith_eval(model=model, out=out, fmt=format, suite=suite, ops=ops, digits=digits, n=n, mode=mode,
+                           seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens)
+        except (ValueError, KeyError) as e:  # bad --ops/--digits/--suite/--format, or a foreign --out dir
+            fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
     else:
         from mathwright.eval.words import run_word_eval
 

@@ -42,7 +42,7 @@ class Plan:
 
 PLANS: dict[str, Plan] = {
     "full": Plan("quickstart.yaml", "padded8", ("add", "sub"), 6, 40_000, "quickstart", 100),
-    "smoke": Plan("quickstart-smoke.yaml", "padded8", ("add", "sub"), 3, 600, "quickstart-smoke", 6),
+    "smoke": Plan("quickstart-smoke.yaml", "padded8", ("add", "sub"), 3, 400, "quickstart-smoke", 6),
 }
 
 
