@@ -1,2 +1,66 @@
-"""CLI commands of this area (placeholder: filled in by the area's implementation)."""
+"""``mathwright sandbox run FILE.py`` (one program under the sandbox's limits) and ``mathwright serve MODEL``
+(any mathwright model over an OpenAI-compatible HTTP API)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
 from mathwright.cli.apps import app, fail, generate_app, sandbox_app  # noqa: F401
+
+
+@sandbox_app.command("run")
+def sandbox_run_cmd(
+    file: Path = typer.Argument(..., help="the Python program to run"),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="wall-clock seconds (default: Limits.wall_seconds)"),
+    isolation: str = typer.Option("auto", "--isolation", help="auto | bwrap | unshare | none"),
+) -> None:
+    """Run one program in the sandbox and print one JSON object (status, stdout, error, answer, seconds,
+    limit). Exits 0 whenever the program was contained, whatever it did.
+
+    Example: ``mathwright sandbox run solution.py --timeout 5``
+    """
+    from mathwright.sandbox import Limits, SandboxError, SandboxPool
+
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    try:
+        code = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        fail(f"{file}: cannot read: {e}")
+    if timeout is not None and timeout <= 0:
+        fail(f"--timeout must be positive, got {timeout}")
+    limits = Limits() if timeout is None else Limits(wall_seconds=timeout)
+    try:
+        with SandboxPool(limits, workers=1, isolation=isolation) as pool:
+            result = pool.run(code)
+            out = {**result.to_dict(), "isolation": pool.isolation}
+    except (SandboxError, ValueError, RuntimeError) as e:
+        fail(f"sandbox: {e}", code=1)
+    typer.echo(json.dumps(out, ensure_ascii=False))
+
+
+@app.command("serve")
+def serve_cmd(
+    model: str = typer.Argument(..., help="a model spec for mathwright.models.load_model (path, hub id, .gguf, ...)"),
+    port: int = typer.Option(8000, "--port", help="TCP port"),
+    host: str = typer.Option("127.0.0.1", "--host", help="interface to listen on (loopback by default)"),
+    name: Optional[str] = typer.Option(None, "--name", help="model name reported by /v1/models (default: the spec)"),
+) -> None:
+    """Serve a model over an OpenAI-compatible API: /v1/completions, /v1/chat/completions, /v1/models.
+
+    Example: ``mathwright serve ~/.cache/mathwright/gemma-3-270m --port 8000``, then
+    ``mathwright eval gsm8k --model http://127.0.0.1:8000/v1 ...``
+    """
+    import uvicorn
+
+    from mathwright.models import load_model
+    from mathwright.models.serve import build_app
+
+    try:
+        m = load_model(model)
+    except (OSError, ValueError) as e:
+        fail(f"cannot load model {model!r}: {e}")
+    uvicorn.run(build_app(m, name or model), host=host, port=port, log_level="info")
