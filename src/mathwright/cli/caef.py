@@ -123,19 +123,17 @@ def _solve_caef(expr: str, model: str, mode: str = "local", machines: str = "lon
     from mathwright.solve.caef import OracleModel, solve_problems
 
     p = _problem(expr)
-    if model == "oracle":
+    if adapters:  # MACHINE=DIR,... : a LoRA adapter per machine on the base --model (CAEF's setup)
+        from mathwright.solve.caef import AdapterSwitch
+
+        table = dict(item.split("=", 1) for item in adapters.split(",") if "=" in item)
+        m = AdapterSwitch(model, {k.strip().upper(): v for k, v in table.items()}).models()
+    elif model == "oracle":
         m = OracleModel()
     else:
         from mathwright.models.base import load_model
 
         m = load_model(model)
-    if adapters:  # MACHINE=DIR,... : one model (e.g. a LoRA adapter) per machine, the base for the rest
-        table = {"*": m}
-        for item in adapters.split(","):
-            name, _, path = item.partition("=")
-            table[name.strip().upper()] = OracleModel() if path == "oracle" else __import__(
-                "mathwright.models.base", fromlist=["load_model"]).load_model(path)
-        m = table
     run = solve_problems([p], m, mode=mode, machines=machines, keep_trace=show_trace)[0]
     if show_trace:
         for t in run.trace:

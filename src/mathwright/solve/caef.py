@@ -46,6 +46,24 @@ class OracleModel:
         return out
 
 
+class CachedModel:
+    """Memoises a model's greedy responses by prompt. Greedy decoding is a pure function of the prompt,
+    so answers are unchanged; local-view prompts repeat constantly, so most steps skip the model."""
+
+    def __init__(self, model: Model) -> None:
+        self.model, self.name = model, f"cached({getattr(model, 'name', 'model')})"
+        self.cache: dict[str, str] = {}
+        self.model_calls = 0
+
+    def generate(self, prompts: Sequence[str], cfg: GenerationConfig) -> list[list[str]]:
+        new = list(dict.fromkeys(p for p in prompts if p not in self.cache))
+        if new:
+            self.model_calls += len(new)
+            for p, out in zip(new, self.model.generate(new, cfg)):
+                self.cache[p] = out[0]
+        return [[self.cache[p]] for p in prompts]
+
+
 @dataclass
 class Run:
     """One problem's progress through the loop."""
@@ -234,3 +252,41 @@ def solve_text(expr: str, model: Model | Mapping[str, Model], mode: str = "local
     from mathwright.arith.problem import parse_expr
 
     return solve_problems([parse_expr(expr.replace("//", "/"))], model, mode=mode, machines=machines, keep_trace=True)[0]
+
+
+class AdapterSwitch:
+    """One base model with a LoRA adapter per machine (CAEF's setup): ``models()`` maps each machine name
+    to a Model that activates that machine's adapter; ``"*"`` is the base with adapters disabled."""
+
+    def __init__(self, base: str, adapters: Mapping[str, str]) -> None:
+        from peft import PeftModel
+
+        from mathwright.models.hf import HFModel, load
+
+        if not adapters:
+            raise ValueError("no adapters given")
+        hf = load(base, dtype="float32")
+        names = list(adapters)
+        pm = PeftModel.from_pretrained(hf.model, adapters[names[0]], adapter_name=names[0])
+        for name in names[1:]:
+            pm.load_adapter(adapters[name], adapter_name=name)
+        pm.eval()
+        self.peft, self.hf, self.names = pm, HFModel(pm, hf.tokenizer, name=f"{base}+lora"), names
+
+    def models(self) -> dict[str, Model]:
+        table: dict[str, Model] = {name: _Adapter(self, name) for name in self.names}
+        table["*"] = _Adapter(self, None)
+        return table
+
+
+class _Adapter:
+    def __init__(self, switch: AdapterSwitch, adapter: str | None) -> None:
+        self.switch, self.adapter, self.name = switch, adapter, f"lora:{adapter or 'base'}"
+
+    def generate(self, prompts: Sequence[str], cfg: GenerationConfig) -> list[list[str]]:
+        pm = self.switch.peft
+        if self.adapter is None:
+            with pm.disable_adapter():
+                return self.switch.hf.generate(prompts, cfg)
+        pm.set_adapter(self.adapter)
+        return self.switch.hf.generate(prompts, cfg)

@@ -1,0 +1,172 @@
+"""CAEF benchmark: small models trained here from scratch execute the machines, in full and local view.
+
+    python bench/caef.py --local-model runs/caef/local-all --full-model runs/caef/full-add --n 20
+
+Writes the RESULTS section "CAEF" with
+- data-generation speed for 1-100-digit addition (every pair checked) vs the reference's quoted figure;
+- per bucket (+ - == < > at 5/10/50/100 digits, x at 5/10/20/40, / at 5/10/20/40-digit dividends over
+  half-length divisors): exact accuracy, model calls, tokens generated and wall time per problem for the
+  local-view model, and tokens per problem of the full CAEF format (oracle-counted) for comparison;
+- the full-format model (ADD only) at 5 and 10 digits.
+Models are trained by ``mathwright.solve.caef_train`` (see ``--train-*`` to retrain).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from mathwright.arith.problem import Problem  # noqa: E402
+from mathwright.eval.caef_eval import caef_buckets  # noqa: E402
+from mathwright.eval.arith_suites import bucket_problems  # noqa: E402
+from mathwright.solve.caef import CachedModel, OracleModel, solve_problems  # noqa: E402
+
+REFERENCE_PAIRS_PER_S = 1_188_200 / 227  # caef.md section 8: add 1-100, single-threaded CPython (quoted)
+SHAPES = {"add": "5,10,50,100", "sub": "5,10,50,100", "eq": "5,10,50,100", "lt": "5,10,50,100",
+          "gt": "5,10,50,100", "mul": "5,10,20,40", "div": "5x3,10x5,20x10,40x20"}
+
+
+def gen_speed(seconds: float = 10.0, seed: int = 0) -> dict:
+    """Pairs/s of our add 1-100 generator (balanced classes, 7 pairs per sequence), with and without checks."""
+    from mathwright.formats.caef_data import check_record, make_records
+
+    out = {}
+    for check in (False, True):
+        rng = random.Random(seed)
+        classes = [(i, j) for i in range(1, 101) for j in range(1, 101)]
+        order: list = []
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            if not order:
+                order = classes[:]
+                rng.shuffle(order)
+            la, lb = order.pop()
+            recs = make_records("add", la, lb, rng)
+            if check:
+                for r in recs:
+                    assert check_record(r) is None
+            n += len(recs)
+        out["checked" if check else "unchecked"] = n / (time.perf_counter() - t0)
+    return out
+
+
+def bucket_runs(model, op: str, shape: str, n: int, mode: str, seed: int) -> dict:
+    b = caef_buckets(op, shape)[0]
+    probs = bucket_problems(b, n, seed)
+    t0 = time.perf_counter()
+    runs = solve_problems(probs, model, mode=mode, check=True, batch_size=max(n, 1))
+    dt = time.perf_counter() - t0
+    steps_ok = sum(r.ok["executor"][0] + r.ok["composer"][0] for r in runs)
+    steps_n = sum(r.ok["executor"][1] + r.ok["composer"][1] for r in runs)
+    return {"label": b.label, "n": n, "exact": sum(r.correct for r in runs) / n,
+            "step_acc": steps_ok / max(steps_n, 1), "calls": sum(r.steps for r in runs) / n,
+            "tokens": sum(r.chars for r in runs) / n, "seconds": dt / n,
+            "errors": [r.first_error or r.error for r in runs if not r.correct][:2]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--local-model", default="runs/caef/local-all")
+    ap.add_argument("--full-model", default="runs/caef/full-add")
+    ap.add_argument("--n", type=int, default=20)
+    ap.add_argument("--n-full", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--gen-seconds", type=float, default=10.0)
+    ap.add_argument("--uncached-n", type=int, default=3, help="problems per uncached timing bucket")
+    ap.add_argument("--out", default="runs/caef/bench.json")
+    ap.add_argument("--no-results", action="store_true")
+    args = ap.parse_args()
+
+    from mathwright.models.hf import load
+
+    res: dict = {"gen": gen_speed(args.gen_seconds, args.seed)}
+    print("generation", res["gen"], flush=True)
+    local_train = json.load(open(Path(args.local_model) / "train_report.json"))
+    base = load(args.local_model, dtype="float32")
+    cached = CachedModel(base)
+    res["local"], res["full_tokens"] = {}, {}
+    for op, shapes in SHAPES.items():
+        for shape in shapes.split(","):
+            r = bucket_runs(cached, op, shape, args.n, "local", args.seed)
+            o = bucket_runs(OracleModel(), op, shape, min(args.n, 5), "full", args.seed)
+            res["local"][f"{op}:{shape}"], res["full_tokens"][f"{op}:{shape}"] = r, o["tokens"]
+            print(op, shape, r, "full-format tokens", o["tokens"], flush=True)
+    res["distinct_model_calls"] = cached.model_calls
+    res["uncached"] = {}
+    for op, shape in [("add", "10"), ("add", "100"), ("mul", "5"), ("div", "10x5")]:
+        r = bucket_runs(base, op, shape, args.uncached_n, "local", args.seed + 1)
+        res["uncached"][f"{op}:{shape}"] = r
+        print("uncached", op, shape, r, flush=True)
+    full_train = None
+    if Path(args.full_model, "train_report.json").exists():
+        full_train = json.load(open(Path(args.full_model) / "train_report.json"))
+        fm = load(args.full_model, dtype="float32")
+        res["full"] = {s: bucket_runs(fm, "add", s, args.n_full, "full", args.seed) for s in ("3", "5", "10")}
+        print("full", res["full"], flush=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    json.dump(res, open(args.out, "w"), indent=1)
+    if not args.no_results:
+        write_results(res, local_train, full_train, args)
+
+
+def write_results(res: dict, lt: dict, ft: dict | None, args) -> None:
+    from mathwright.eval.results import update_section
+
+    g = res["gen"]
+    lines = [
+        "Machines, formats and the execution loop: `mathwright.machines`, `formats/caef.py`, `formats/local.py`, "
+        "`solve/caef.py`. Every model step is checked in lock-step against the oracle machine. **The CPU (2 cores) "
+        "was shared with 7 other helpers' jobs during training and timing; wall times are inflated and noisy.**",
+        "",
+        "### Data generation (add, 1-100 digits, 7 pairs per sequence, balanced length classes)",
+        "",
+        f"- ours, 1 process: **{g['checked']:,.0f} pairs/s with every pair checked against the oracle**, "
+        f"{g['unchecked']:,.0f} pairs/s unchecked",
+        f"- reference generator: {REFERENCE_PAIRS_PER_S:,.0f} pairs/s (1,188,200 pairs in about 227 s, *quoted* from "
+        f"caef.md section 8, not re-run here) -> ratio {g['checked'] / REFERENCE_PAIRS_PER_S:.2f}x checked, "
+        f"{g['unchecked'] / REFERENCE_PAIRS_PER_S:.2f}x unchecked. The 10x target is **not met**.",
+        "",
+        "### Local-view model (all machines, one model; the operator tag selects the machine)",
+        "",
+        f"- tiny LLaMA from scratch ({lt['params']:,} parameters), trained {lt['seconds'] / 60:.1f} min, "
+        f"{lt['steps']} steps of 128 on the {lt['distinct']:,} distinct local-view steps met on 1-8-digit problems; "
+        f"{100 * lt['exact']:.1f}% of them reproduced exactly at the end (teacher forcing).",
+        "- Rows: exact = final answer exact match; steps = model steps equal to the oracle's; calls and tokens = "
+        "model calls and generated tokens (char tokenizer: 1 char = 1 token) per problem; full-CAEF tokens = what "
+        "the full format would generate for the same problems (oracle-counted, 5 problems).",
+        f"- Timing uses a prompt->response cache (greedy decoding is deterministic, so answers are identical); "
+        f"the whole benchmark needed only {res['distinct_model_calls']:,} distinct model calls. Uncached timings below.",
+        "",
+        "| task | n | exact % | steps ok % | model calls | tokens (local) | tokens (full CAEF) | s/problem (cached) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for k, r in res["local"].items():
+        lines.append(f"| {r['label']} | {r['n']} | {100 * r['exact']:.1f} | {100 * r['step_acc']:.2f} | {r['calls']:.0f} | "
+                     f"{r['tokens']:,.0f} | {res['full_tokens'][k]:,.0f} | {r['seconds']:.3f} |")
+    lines += ["", "Uncached (every step a batched `model.generate`):", "",
+              "| task | n | exact % | model calls | s/problem |", "|---|---:|---:|---:|---:|"]
+    for r in res["uncached"].values():
+        lines.append(f"| {r['label']} | {r['n']} | {100 * r['exact']:.1f} | {r['calls']:.0f} | {r['seconds']:.2f} |")
+    if ft and "full" in res:
+        lines += ["", "### Full CAEF format model (ADD only)", "",
+                  f"- tiny LLaMA ({ft['params']:,} parameters) trained {ft['seconds'] / 60:.1f} min ({ft['steps']} steps "
+                  f"of 32) on {ft['distinct']:,} full-format ADD step pairs of 1-5-digit problems; "
+                  f"{100 * ft['exact']:.1f}% of a 1,024-pair sample reproduced exactly.", "",
+                  "| task | n | exact % | steps ok % | model calls | tokens | s/problem |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for r in res["full"].values():
+            lines.append(f"| {r['label']} | {r['n']} | {100 * r['exact']:.1f} | {100 * r['step_acc']:.2f} | "
+                         f"{r['calls']:.0f} | {r['tokens']:,.0f} | {r['seconds']:.2f} |")
+    lines += ["", "Targets (issue 4): >= 99% exact on 100-digit + - == < > and on 20x20 x and 40/20 /, trained on this "
+              "CPU within 1 hour; see the rows above (n per bucket is small, so 100% means 'no error in n')."]
+    update_section("CAEF", "\n".join(lines), seed=args.seed, command="python " + " ".join(sys.argv))
+
+
+if __name__ == "__main__":
+    main()
