@@ -41,7 +41,7 @@ class Plan:
 
 
 PLANS: dict[str, Plan] = {
-    "full": Plan("quickstart.yaml", "padded8", ("add", "sub"), 6, 40_000, "quickstart", 100),
+    "full": Plan("quickstart.yaml", "padded8", ("add", "sub"), 6, 26_000, "quickstart", 100),
     "smoke": Plan("quickstart-smoke.yaml", "padded8", ("add", "sub"), 3, 400, "quickstart-smoke", 6),
 }
 

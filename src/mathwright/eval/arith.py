@@ -167,7 +167,8 @@ def run_arith_eval(model: str | Model, out: str | os.PathLike, fmt: str = "goat"
         from mathwright.eval.caef_eval import run_caef_eval
 
         return run_caef_eval(model=model, out=out, fmt=fmt, suite=suite, ops=ops, digits=digits, n=n, mode=mode,
-                             seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens)
+                             seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                             print_table=print_table)
     if mode != "full":
         raise ValueError(f"--mode {mode!r} applies to --format caef only; arith formats use 'full'")
     if n < 1 or batch_size < 1:
