@@ -74,6 +74,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--modes", default="cot,pot,hybrid")
     ap.add_argument("--no-results", action="store_true", help="do not write docs/RESULTS.md")
+    ap.add_argument("--round", type=int, default=25, help="problems per set added per round")
+    ap.add_argument("--stop-at", default=None, help="UTC HH:MM: start no new round after this time")
     args = ap.parse_args()
 
     import torch
@@ -85,14 +87,26 @@ def main() -> None:
     model = load_model("gemma3-270m", dtype="bf16")
     t_load = time.perf_counter() - t_load
     modes = args.modes.split(",")
-    metrics = {}
-    common = dict(limit=args.n, prompt="fewshot", seed=args.seed, batch_size=args.batch_size,
+    # Rounds over nested seeded subsets (25, 50, ... n): every round adds new problems to every run, so a
+    # run stopped by the deadline still reports all strategies on the same random part of the subset.
+    sizes = list(range(args.round, args.n, args.round)) + [args.n]
+    for k in sizes:
+        if args.stop_at and time.strftime("%H:%M", time.gmtime()) >= args.stop_at:
+            print(f"stop-at {args.stop_at} reached before the {k}-problem round", flush=True)
+            break
+        metrics = run_round(model, args, modes, k)
+        report(metrics, args, modes, t_load)
+
+
+def run_round(model, args, modes: list[str], k: int) -> dict:
+    metrics: dict = {}
+    common = dict(limit=k, prompt="fewshot", seed=args.seed, batch_size=args.batch_size,
                   max_new_tokens=args.max_new_tokens)
     for mode in ("cot", "pot"):
         if mode in modes or "hybrid" in modes:
             metrics[mode] = run_word_eval(list(BENCHES), model, args.out / mode, strategy=mode, **common)
     if "hybrid" in modes:
-        table = recorded(args.out, "cot", args.n, args.seed) | recorded(args.out, "pot", args.n, args.seed)
+        table = recorded(args.out, "cot", k, args.seed) | recorded(args.out, "pot", k, args.seed)
         replay = Replay(model.name, table, fallback=model)
         metrics["hybrid"] = run_word_eval(list(BENCHES), replay, args.out / "hybrid", strategy="hybrid", **common)
         # time = PoT time + CoT time of the problems that fell back (their completions were replayed)
@@ -102,6 +116,10 @@ def main() -> None:
             cot_s = metrics["cot"]["benchmarks"][b]["seconds_per_problem"] or 0.0
             mb["seconds_per_problem"] = round(pot_s + cot_s * mb.get("fallbacks", 0) / max(1, mb["n"]), 3)
         metrics["hybrid"]["replay_misses"] = replay.misses
+    return metrics
+
+
+def report(metrics: dict, args, modes: list[str], t_load: float) -> None:
     rows = []
     for mode in modes:
         for b in BENCHES:
@@ -120,8 +138,9 @@ def main() -> None:
         f"Gemma 3 270M **base** (Q4_K_M gguf dequantised to bf16, transformers, CPU), lm-eval `gsm8k_cot` "
         f"8-shot exemplars (PoT: the same 8 questions with Python programs, trigger \"Let's write a program.\"), "
         f"greedy, max {args.max_new_tokens} new tokens, batch {args.batch_size}, stop strings `Q:` / "
-        f"`Question:` (CoT) and the closing code fence (PoT). Subset: {args.n} problems per set, seeded "
-        f"(seed {args.seed}, `load_benchmark(name, limit={args.n}, seed={args.seed})`). Programs run in the "
+        f"`Question:` (CoT) and the closing code fence (PoT). Subset: the first n of a seeded "
+        f"permutation of each set (seed {args.seed}, `load_benchmark(name, limit=n, seed={args.seed})`; target "
+        f"n = {args.n}, the n column says how many were done). Programs run in the "
         f"`mathwright.sandbox` pool (2 workers). Accuracy uses the corrected scorer (value equality); GSM8K CoT "
         f"also shows lm-eval's strict-match / flexible-extract.",
         "",

@@ -70,6 +70,8 @@ def test_seeded_subsample(shared_data: Path) -> None:
     c = load_benchmark("gsm8k", limit=200, seed=1, root=shared_data)
     assert [p.id for p in a] == [p.id for p in b] != [p.id for p in c]
     assert len(a) == 200 and len({p.id for p in a}) == 200
+    small = load_benchmark("gsm8k", limit=50, seed=0, root=shared_data)
+    assert {p.id for p in small} < {p.id for p in a}  # nested subsets
     assert len(load_benchmark("sat", limit=10_000, root=shared_data)) == 220
 
 

@@ -129,7 +129,7 @@ PROMPTS.add("chat", Chat("chat", ("<|im_end|>", "<end_of_turn>", "</s>")))
 PROMPTS.add("gsm8k-cot", PROMPTS.get("fewshot"))
 DEFAULT_PROMPT = "fewshot"
 
-_FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|$)", re.S)
+_FENCE = re.compile(r"```(?:python|py)[ \t]*\n(.*?)(?:```|$)|\A\s*```[ \t]*\n(.*?)(?:```|$)", re.S)
 
 
 def extract_program(text: str) -> str:
@@ -142,8 +142,8 @@ def extract_program(text: str) -> str:
     'x = 2\\nprint(x)\\n'
     """
     m = _FENCE.search(text)
-    if m:
-        return m.group(1)
+    if m:  # an opened ```python block (or a bare ``` at the very start)
+        return m.group(1) if m.group(1) is not None else m.group(2)
     for marker in ("### Instruction", "\nQ:", "Question:", "```"):
         i = text.find(marker)
         if i != -1:

@@ -178,7 +178,8 @@ def get_spec(name: str) -> BenchmarkSpec:
 
 def load_benchmark(name: str, limit: int | None = None, seed: int = 0,
                    root: str | os.PathLike | None = None) -> list[WordProblem]:
-    """Load benchmark ``name``; with ``limit``, a seeded subsample (in file order) of that size.
+    """Load benchmark ``name``; with ``limit``, a seeded subsample (in file order) of that size; a smaller
+    limit with the same seed gives a subset of a larger one.
 
     The same (name, limit, seed) gives the same problems on every machine.
     """
@@ -207,6 +208,18 @@ def load_benchmark(name: str, limit: int | None = None, seed: int = 0,
         pid = f"{spec.name}/{rec[spec.id_field]}" if spec.id_field else f"{spec.name}/{line}"
         problems.append(WordProblem(pid, q.strip(), gold, atype, choices, spec.name, {"line": line}))
     if limit is not None and limit < len(problems):
-        keep = sorted(random.Random(f"{spec.name}:{seed}").sample(range(len(problems)), limit))
+        keep = sorted(subsample_order(len(problems), spec.name, seed)[:limit])
         problems = [problems[i] for i in keep]
     return problems
+
+
+def subsample_order(n: int, name: str, seed: int) -> list[int]:
+    """A seeded permutation of ``range(n)``; ``limit=k`` keeps its first k entries, so subsets are nested
+    (the 50-problem subset is inside the 200-problem one, and a partial run covers a random part of it).
+
+    >>> a = subsample_order(100, "svamp", 0); sorted(a) == list(range(100)), a == subsample_order(100, "svamp", 0)
+    (True, True)
+    """
+    order = list(range(n))
+    random.Random(f"{name}:{seed}").shuffle(order)
+    return order
