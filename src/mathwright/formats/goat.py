@@ -52,19 +52,22 @@ _ZEROS = ["0" * k for k in range(128)]
 _POW10 = [10**k for k in range(128)]
 
 
-def _digit_places(n: int) -> Iterator[tuple[int, str, str, int]]:
-    """``(signed digit d, its text, k zeros, 10**k)`` for each non-zero digit of ``n``: the same split
-    as :func:`mathwright.arith.decompose.place_digits`, in the form the hot path needs."""
+_DIGIT = {str(d): d for d in range(10)}
+
+
+def _digit_places(n: int) -> list[tuple[int, str, str, int]]:
+    """``(signed digit d, its text, k zeros, 10**k)`` for each non-zero digit of ``n``, most
+    significant first: the split of :func:`mathwright.arith.decompose.place_digits`, in the form the
+    hot path needs (``d * 10**k`` is written as the digit's text followed by k zeros)."""
     s = str(n)
-    sign = ""
-    if s[0] == "-":
-        s, sign = s[1:], "-"
+    neg = s[0] == "-"
+    if neg:
+        s = s[1:]
     top = len(s) - 1
-    for i, c in enumerate(s):
-        if c != "0":
-            k = top - i
-            z, p = (_ZEROS[k], _POW10[k]) if k < 128 else ("0" * k, 10**k)
-            yield int(sign + c), sign + c, z, p
+    zeros, pows = (_ZEROS, _POW10) if top < 128 else (["0" * k for k in range(top + 1)], [10**k for k in range(top + 1)])
+    if neg:
+        return [(-_DIGIT[c], "-" + c, zeros[top - i], pows[top - i]) for i, c in enumerate(s) if c != "0"]
+    return [(_DIGIT[c], c, zeros[top - i], pows[top - i]) for i, c in enumerate(s) if c != "0"]
 
 
 def _output(op: str, a: int, b: int, q_text: str, ans: str) -> str:
