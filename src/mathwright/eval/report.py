@@ -31,7 +31,8 @@ def write_report(path: str | os.PathLike, metrics: dict) -> None:
     """``report.md``: what was evaluated, then the table."""
     head = (f"# Arithmetic eval\n\n- model: `{metrics.get('model')}`\n- format: `{metrics.get('format')}`\n"
             f"- suite: `{metrics.get('suite')}` (seed {metrics.get('seed')}, {metrics.get('n_per_bucket')} per bucket)\n"
-            f"- exact match: full canonical answer (sign, quotient and remainder); digit match: 1 - CER\n\n")
+            f"- exact match: full canonical answer (sign, quotient and remainder; `q R 0` counts as `q`); "
+            f"digit match: 1 - CER (Levenshtein on the answer characters, clipped at 0)\n\n")
     with atomic_write(path) as f:
         f.write(head + markdown_table(metrics) + "\n")
 
