@@ -47,7 +47,7 @@ def generate_goat(
     from mathwright.data.generate import GenerationError, check_out_path, parse_splits, split_paths, write_dataset
     from mathwright.formats import goat
 
-    md = _int_option("--max-digits", max_digits, 2, 1000, "16")
+    md = _int_option("--max-digits", max_digits, 2, 300, "16")
     groups = tuple(b.strip() for b in buckets.split(",")) if buckets else GROUPS
     try:
         check_out_path(out)
