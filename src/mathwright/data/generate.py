@@ -48,6 +48,7 @@ import os
 import random
 import shutil
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -150,27 +151,28 @@ def _run_shard(shard: Shard) -> dict[str, dict[str, int]]:
         raise GenerationError(f"shard {shard.index}: make_shard returned {len(recs)} records, expected {shard.count}")
     check = job["check"]
     if check is not None:
-        for i, rec in enumerate(recs):
-            problem = check(rec)
+        for i, problem in enumerate(map(check, recs)):  # map: the loop stays in C until a failure
             if problem:
                 raise GenerationError(f"shard {shard.index} (seed {shard.seed}), record {i}: check failed: "
-                                      f"{problem}\n  record: {json.dumps(rec, ensure_ascii=False)}")
+                                      f"{problem}\n  record: {json.dumps(recs[i], ensure_ascii=False)}")
     if job["shuffle"]:
         random.Random(shard.seed ^ 0x5EED).shuffle(recs)
     encode, key, count_by, cum = job["encode"], job["split_key"], job["count_by"], job["cum"]
-    lines: dict[str, list[str]] = {name: [] for name in job["names"]}
-    counts: dict[str, dict[str, int]] = {name: {} for name in job["names"]}
-    for rec in recs:
-        name = _bucket(str(rec[key]), cum) if cum else _UNSPLIT
-        lines[name].append(encode(rec))
-        c = counts[name]
-        tag = str(rec.get(count_by, "")) if count_by else ""
-        c[tag] = c.get(tag, 0) + 1
+    groups: dict[str, list[dict]] = {name: [] for name in job["names"]}
+    if cum:
+        for rec in recs:
+            groups[_bucket(str(rec[key]), cum)].append(rec)
+    else:
+        groups[_UNSPLIT] = recs
+    lines = {name: "".join(map(encode, rs)) for name, rs in groups.items()}
+    counts: dict[str, dict[str, int]] = {
+        name: dict(Counter(str(r.get(count_by, "")) for r in rs)) if count_by else {"": len(rs)}
+        for name, rs in groups.items()}
     part: Path = job["part"]
     for name, ls in lines.items():
         tmp = part / f"shard-{shard.index:06d}.{name}.jsonl.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            f.write("".join(ls))
+            f.write(ls)
         os.replace(tmp, part / f"shard-{shard.index:06d}.{name}.jsonl")
     # The marker is written last: a shard is finished iff its marker exists.
     marker = part / f"shard-{shard.index:06d}.done.json"
