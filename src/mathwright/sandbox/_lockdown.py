@@ -58,7 +58,7 @@ def set_rlimits(*, memory_mb: int, cpu_seconds: float, file_size_mb: int, max_op
     used = resource.getrusage(resource.RUSAGE_SELF)
     cpu_used = used.ru_utime + used.ru_stime
     # RLIMIT_CPU has 1-second granularity; soft -> SIGXCPU (a catchable exception), hard -> SIGKILL.
-    cpu_soft = int(cpu_used + cpu_seconds) + 2
+    cpu_soft = int(cpu_used + cpu_seconds) + 1
     limits = {
         resource.RLIMIT_AS: vm_size_bytes() + memory_mb * 2**20,
         resource.RLIMIT_FSIZE: file_size_mb * 2**20,

@@ -28,6 +28,10 @@ WATCHED = ("builtins", "math", "cmath", "fractions", "decimal", "numbers", "iter
            "operator", "collections", "statistics", "sympy", "numpy")
 
 
+# sys.audit replaced would silence the audit events raised from Python code (subprocess, ...).
+_SYS_AUDIT = sys.audit
+
+
 class OutputLimit(BaseException):
     """Raised by the captured stdout when a program prints too much (BaseException: hard to swallow)."""
 
@@ -107,8 +111,10 @@ class Worker:
     def __init__(self, chan: socket.socket, limits: Limits, workdir: str) -> None:
         self.chan, self.limits, self.workdir = chan, limits, workdir
         self.tasks = 0
-        self.builtins = dict(vars(builtins))
+        self.real_builtins = dict(vars(builtins))  # to undo `import builtins; builtins.len = ...` at once
+        self.builtins = dict(self.real_builtins)
         self.builtins["input"] = self._forbidden_input
+        self.tampered = False
         self.guard: _guard.Guard | None = None
         self.cpu_soft = 0
 
@@ -148,6 +154,18 @@ class Worker:
     @staticmethod
     def _on_xcpu(_sig: int, _frame: Any) -> None:
         raise CpuLimit("CPU time limit exceeded")
+
+    def _restore_builtins(self) -> None:
+        """The worker's own code needs the real builtins; restore them before anything else runs."""
+        bd = vars(builtins)
+        try:
+            same = bd == self.real_builtins
+        except Exception:
+            same = False
+        if not same:
+            self.tampered = True
+            bd.clear()
+            bd.update(self.real_builtins)
 
     def _clean_workdir(self) -> None:
         for entry in os.listdir(self.workdir):
@@ -195,6 +213,7 @@ class Worker:
                 limit = "int_digits"
         finally:
             sys.stdout, sys.stderr, sys.stdin = saved
+            self._restore_builtins()
         answer = _answer(g, lim.max_answer_chars) if status == "ok" else None
         # A refusal, or output past the cap, decides the status even if the program caught it.
         if guard.violation is not None:
@@ -232,7 +251,9 @@ class Worker:
                 or self.tasks >= self.limits.max_tasks_per_worker
                 or self.cpu_soft - (ru.ru_utime + ru.ru_stime) < self.limits.cpu_seconds
                 or _thread._count() > 0
+                or self.tampered
                 or not _unchanged(before)
+                or sys.audit is not _SYS_AUDIT
             )
             send_msg(self.chan, result)
             if result["retire"]:
