@@ -84,12 +84,13 @@ def _output(op: str, a: int, b: int, q_text: str, ans: str) -> str:
             terms.append(ds + z)
             prods.append(f"{bd}{z}")
             vals.append(bd * p)
-        parts = [q_text, f"{bs} * ({' + '.join(terms)})", " + ".join([f"{bs} * {t}" for t in terms]), " + ".join(prods)]
-        acc = vals[0]
-        for v in vals[1:]:  # add term by term: the first two terms become their sum
+        plus = " + ".join(prods)
+        parts = [q_text, f"{bs} * ({' + '.join(terms)})", f"{bs} * " + f" + {bs} * ".join(terms), plus]
+        acc, end = vals[0], len(prods[0])
+        for v, p in zip(vals[1:], prods[1:]):  # add term by term: the first two terms become their sum
             acc += v
-            prods[:2] = [str(acc)]
-            parts.append(" + ".join(prods))
+            end += 3 + len(p)
+            parts.append(f"{acc}{plus[end:]}")  # the sum, then the untouched " + p_next + ..." tail
         return " = ".join(parts)
     if op == "div":
         if b == 0:
@@ -339,12 +340,13 @@ def _expected(op: str, a: int, b: int, inp: str, truth: str) -> str | None:
             vals.append(bd * p)
         if tsum != small:
             return None
-        chain = [inp, f"{bs} * ({' + '.join(terms)})", " + ".join([f"{bs} * {t}" for t in terms]), " + ".join(prods)]
-        acc = vals[0]
-        for v in vals[1:]:
+        plus = " + ".join(prods)
+        chain = [inp, f"{bs} * ({' + '.join(terms)})", f"{bs} * " + f" + {bs} * ".join(terms), plus]
+        acc, end = vals[0], len(prods[0])
+        for v, p in zip(vals[1:], prods[1:]):
             acc += v
-            prods[:2] = [str(acc)]
-            chain.append(" + ".join(prods))
+            end += 3 + len(p)
+            chain.append(f"{acc}{plus[end:]}")
         return " = ".join(chain) if acc == a * b else None
     if op == "div":
         if b == 0:
