@@ -132,3 +132,21 @@ def test_mammoth_lenient_math() -> None:
     assert mammoth_math_equal("2.4", "2") and mammoth_math_equal("0.68", r"\frac{2}{3}")
     assert not mammoth_math_equal("0.7", r"\frac{2}{3}")
     assert not grade("The answer is 2.4", "2", "expression").correct
+
+
+def test_mammoth_compat_reproduces_defects_and_we_fix_them(shared_data) -> None:
+    from mathwright.data.benchmarks import load_benchmark
+    from mathwright.eval.compat import mammoth_extract, mammoth_reachable
+
+    # §4.1 rows: compat reproduces each defect, the corrected grader does not have it
+    s = "The speed is a constant so we pick the option with 50 km"
+    assert mammoth_extract(s, "choice") == "A" and choice_letter(s) is None
+    assert mammoth_extract("The answer is a total of 12", "choice") == "A"
+    assert grade("The answer is a total of 12", "12", "number").correct
+    assert mammoth_extract("The answer is 4 and 6") == "4"
+    assert mammoth_extract('The answer is Step 1: 5') == "1"
+    assert program_answer("Step 1: 5\n", None, "number") == "5"
+    # the DeepMind ceiling: 139 golds MAmmoTH can never match (86.1%); the corrected grader reaches all
+    dm = load_benchmark("deepmind", root=shared_data)
+    assert sum(not mammoth_reachable(p.gold) for p in dm) == 139
+    assert grade("The answer is 7", "7.0", "number").correct and mammoth_extract("The answer is 7") != "7.0"

@@ -67,3 +67,48 @@ def mammoth_math_equal(pred: str, gold: str) -> bool:
     if gv[0].denominator == 1:
         return round(pf) == gf
     return abs(pf - gf) <= 0.04 * abs(gf)
+
+
+# ---------------------------------------------------------------- MAmmoTH v1, defects included (§4)
+MAMMOTH_TRIGGER = re.compile(r"####|The answer is")
+
+
+def _mammoth_number(tok: str) -> str:
+    tok = tok.rstrip("./")
+    if "/" in tok:
+        return tok
+    try:
+        v = float(tok)
+    except ValueError:
+        return tok
+    return str(int(v)) if v.is_integer() else str(v).rstrip("0")
+
+
+def mammoth_extract(text: str, kind: str = "number") -> str:
+    """MAmmoTH v1's answer cleaning, defects included (compat scorer): the first candidate after the
+    trigger, the letter regex on upper-cased text, exact strings.
+
+    >>> mammoth_extract("The answer is a total of 12", "choice"), mammoth_extract("The answer is 4 and 6")
+    ('A', '4')
+    >>> mammoth_extract("The answer is $1,234.50"), mammoth_extract("The answer is (B).", "choice")
+    ('1234.5', 'B')
+    """
+    if len(MAMMOTH_TRIGGER.findall(text)) > 1:
+        text = text.split("\n\n")[0]
+    parts = MAMMOTH_TRIGGER.split(text)
+    flag = len(parts) > 1
+    seg = parts[1] if flag else parts[-1]
+    if "=" in seg:
+        seg = seg.split("=")[-1]
+    if kind == "choice":
+        cands = re.findall(r"\b(A|B|C|D|E)\b", seg.upper())
+    else:
+        cands = [_mammoth_number(t) for t in re.findall(r"-?\d+/?\.?\d*", seg.replace(",", ""))]
+    if not cands:
+        return ""
+    return cands[0] if flag else cands[-1]
+
+
+def mammoth_reachable(gold: str) -> bool:
+    """Can any output make MAmmoTH's exact-string number scorer match ``gold``? (DeepMind: 861 of 1000.)"""
+    return bool(re.fullmatch(r"-?\d+/?\.?\d*", gold)) and _mammoth_number(gold) == gold
