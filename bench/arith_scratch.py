@@ -184,6 +184,22 @@ def train_one(run: Run, budget_min: float, snapshots: list[float], out: Path, n_
 
 
 # --------------------------------------------------------------------------------------- report (parent)
+def load_summary(d: Path, run: Run) -> dict | None:
+    """A run's summary.json, or (run killed before the end) the snapshots its log printed so far."""
+    if (d / "summary.json").exists():
+        return json.loads((d / "summary.json").read_text())
+    snaps = {}
+    if (d / "log.txt").exists():
+        for line in (d / "log.txt").read_text(errors="replace").splitlines():
+            if line.startswith('{"run"'):
+                rec = json.loads(line)
+                snaps[f"{rec['minutes']:g}"] = rec
+    if not snaps:
+        return None
+    return {"run": asdict(run), "model": f"{run.preset} (run stopped early)", "snapshots": snaps}
+
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
@@ -260,8 +276,7 @@ def main(argv: list[str] | None = None) -> None:
         for r, p in procs:
             if p.wait() != 0:
                 print(f"run {r} failed (exit {p.returncode}); see {args.out / r / 'log.txt'}", file=sys.stderr)
-    summaries = [json.loads((args.out / r / "summary.json").read_text()) for r in names
-                 if (args.out / r / "summary.json").exists()]
+    summaries = [s for s in (load_summary(args.out / r, RUNS[r]) for r in names) if s]
     body = report(summaries, " / ".join(f"{x:.1f}" for x in os.getloadavg()))
     print(body)
     if not args.no_results and summaries:
