@@ -43,3 +43,28 @@ def division_steps(a: int, b: int) -> list[tuple[int, int, int, int]]:
         steps.append((left, t, p, left - p))
         left -= p
     return steps
+
+
+_ZEROS = ["0" * k for k in range(128)]
+_POW10 = [10**k for k in range(128)]
+_DIGIT = {str(d): d for d in range(10)}
+
+
+def digit_places(n: int) -> list[tuple[int, str, str, int]]:
+    """``(signed digit d, its text, k zeros, 10**k)`` for each non-zero digit of ``n``, most significant
+    first: the split of :func:`place_digits` in the form the generator's hot path needs (``d * 10**k``
+    is written as the digit's text followed by k zeros, products ``L * d * 10**k`` as ``str(L * d)``
+    followed by k zeros).
+
+    >>> digit_places(-405)
+    [(-4, '-4', '00', 100), (-5, '-5', '', 1)]
+    """
+    s = str(n)
+    neg = s[0] == "-"
+    if neg:
+        s = s[1:]
+    top = len(s) - 1
+    zeros, pows = (_ZEROS, _POW10) if top < 128 else (["0" * k for k in range(top + 1)], [10**k for k in range(top + 1)])
+    if neg:
+        return [(-_DIGIT[c], "-" + c, zeros[top - i], pows[top - i]) for i, c in enumerate(s) if c != "0"]
+    return [(_DIGIT[c], c, zeros[top - i], pows[top - i]) for i, c in enumerate(s) if c != "0"]
