@@ -30,8 +30,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 @dataclass
 class Sizes:
     gen_problems: int = 3000       # generator training set (it includes the verifier-training problems)
-    verifier_problems: int = 60    # training problems sampled for the verifier
-    test_problems: int = 50
+    verifier_problems: int = 40    # training problems sampled for the verifier
+    test_problems: int = 40
     samples: int = 100
     # the templates with short questions (char-level sequences stay ~250 characters); empty = all
     templates: list[str] = field(default_factory=lambda: ["travel", "ages", "garden", "minutes", "percent", "savings"])
@@ -50,13 +50,27 @@ class Sizes:
     ver_batch: int = 32
     lm_coef: float = 0.5
     residual_dropout: float = 0.2
-    max_samples_per_problem_for_training: int = 100
+    max_samples_per_problem_for_training: int = 40  # verifier training rows per problem (CPU budget)
     threads: int = 1
+    workers: int = 2               # stages with two independent halves (sampling, the two verifiers) run side by side
     draws: int = 32
+    gen_checkpoint: str = ""       # use this checkpoint as the generator instead of training one
 
 
 SMOKE = Sizes(gen_problems=40, verifier_problems=6, test_problems=4, samples=4, preset="tiny-100k", model_fields={}, gen_epochs=1.0,
-              max_new_tokens=24, ver_epochs=1.0, ver_batch=8, draws=4, templates=["travel", "ages"], max_steps=4)
+              max_new_tokens=24, ver_epochs=1.0, ver_batch=8, draws=4, workers=1, templates=["travel", "ages"], max_steps=4)
+
+
+def parallel(jobs: list[tuple], workers: int) -> list:
+    """Run ``(fn, *args)`` jobs in ``workers`` spawned processes (1: in this process). Each job resumes from
+    its own files, so a killed run loses nothing."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [j[0](*j[1:]) for j in jobs]
+    import multiprocessing as mp
+
+    with mp.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
+        res = [pool.apply_async(j[0], j[1:]) for j in jobs]
+        return [r.get() for r in res]
 
 
 def log(msg: str) -> None:
@@ -86,6 +100,8 @@ def train_generator(out: Path, sz: Sizes, seed: int) -> Path:
     from mathwright.train.sft import TrainConfig, train
 
     final = out / "generator" / "model"
+    if sz.gen_checkpoint:
+        return Path(sz.gen_checkpoint)
     if (final / "config.json").exists():
         return final
     cfg = TrainConfig(model=sz.preset, mode="scratch", model_fields=dict(sz.model_fields), data=[str(out / "gen_train.jsonl")],
@@ -98,9 +114,12 @@ def train_generator(out: Path, sz: Sizes, seed: int) -> Path:
 
 
 def sample(out: Path, gen: Path, problems: list[dict], name: str, sz: Sizes, seed: int) -> list[dict]:
+    import torch
+
     from mathwright.models.hf import load
     from mathwright.solve.sampling import sample_problems
 
+    torch.set_num_threads(sz.threads)
     model = load(str(gen), dtype="float32")
     recs = sample_problems(model, problems, out / f"samples_{name}.jsonl", n=sz.samples, temperature=sz.temperature,
                            max_new_tokens=sz.max_new_tokens, seed=seed, problems_per_batch=sz.problems_per_batch,
@@ -108,46 +127,51 @@ def sample(out: Path, gen: Path, problems: list[dict], name: str, sz: Sizes, see
     return [recs[p["id"]] for p in problems]
 
 
+def train_one_verifier(out: Path, gen: Path, rows: list[dict], level: str, sz: Sizes, seed: int) -> Path:
+    from mathwright.train.verifier import VerifierConfig, train_verifier
+
+    d = out / f"verifier_{level}"
+    if not (d / "verifier_config.json").exists():
+        t = time.time()
+        cfg = VerifierConfig(base=str(gen), out=str(d), level=level, lm_coef=sz.lm_coef,
+                             residual_dropout=sz.residual_dropout, epochs=sz.ver_epochs, lr=sz.ver_lr,
+                             batch_size=sz.ver_batch, seed=seed, threads=sz.threads, progress=False,
+                             logging_steps=10)
+        train_verifier(cfg, rows)
+        (d / "wall_seconds.txt").write_text(f"{time.time() - t:.1f}\n")
+    return d
+
+
 def train_verifiers(out: Path, gen: Path, train_recs: list[dict], sz: Sizes, seed: int) -> dict[str, Path]:
     from mathwright.solve.sampling import flatten
-    from mathwright.train.verifier import VerifierConfig, train_verifier
 
     rows = flatten(train_recs)
     k = sz.max_samples_per_problem_for_training
     rows = [r for r in rows if int(r["id"].rsplit("#", 1)[1]) < k]
-    dirs = {}
-    for level in ("token", "solution"):
-        d = out / f"verifier_{level}"
-        if not (d / "verifier_config.json").exists():
-            t = time.time()
-            cfg = VerifierConfig(base=str(gen), out=str(d), level=level, lm_coef=sz.lm_coef,
-                                 residual_dropout=sz.residual_dropout, epochs=sz.ver_epochs, lr=sz.ver_lr,
-                                 batch_size=sz.ver_batch, seed=seed, threads=sz.threads, progress=False,
-                                 logging_steps=20)
-            train_verifier(cfg, rows)
-            (d / "wall_seconds.txt").write_text(f"{time.time() - t:.1f}\n")
-        dirs[level] = d
-    return dirs
+    levels = ("token", "solution")
+    dirs = parallel([(train_one_verifier, out, gen, rows, lvl, sz, seed) for lvl in levels], sz.workers)
+    return dict(zip(levels, dirs))
 
 
 def score_tests(out: Path, vdir: Path, test_recs: list[dict], level: str) -> dict[str, list[float]]:
     from mathwright.solve.sampling import PROMPT
     from mathwright.train.verifier import load_verifier, score
 
+    import torch
+
     path = out / f"scores_{level}.json"
     if path.exists():
         return json.loads(path.read_text())
+    torch.set_num_threads(1)
     model, tok = load_verifier(vdir)
-    prompts, comps, keys = [], [], []
+    # identical samples of a problem get identical scores: score each distinct text once
+    uniq: dict[tuple[str, str], int] = {}
     for r in test_recs:
         for s in r["samples"]:
-            prompts.append(PROMPT.format(question=r["question"]))
-            comps.append(s)
-            keys.append(r["id"])
-    vals = score(model, tok, prompts, comps, batch_size=64)
-    res: dict[str, list[float]] = {}
-    for k, v in zip(keys, vals):
-        res.setdefault(k, []).append(v)
+            uniq.setdefault((r["question"], s), len(uniq))
+    keys = list(uniq)
+    vals = score(model, tok, [PROMPT.format(question=q) for q, _ in keys], [c for _, c in keys], batch_size=64)
+    res: dict[str, list[float]] = {r["id"]: [vals[uniq[(r["question"], s)]] for s in r["samples"]] for r in test_recs}
     from mathwright.data.io import write_json
 
     write_json(path, res)
@@ -205,6 +229,12 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
     p = out / "generator" / "train_summary.json"
     if p.exists():
         gen_sum = json.loads(p.read_text())
+    epochs_done = f"{sz.gen_epochs:g}"
+    if sz.gen_checkpoint:  # a checkpoint taken before the planned schedule ended: say how far it got
+        st = json.loads((Path(sz.gen_checkpoint) / "trainer_state.json").read_text())
+        hist = [h for h in st["log_history"] if "loss" in h]
+        epochs_done = f"{st['epoch']:.2f} (checkpoint at step {st['global_step']} of {st['max_steps']}, planned {sz.gen_epochs:g})"
+        gen_sum = {"model": gen_sum.get("model", "see sizes"), "final_loss": round(hist[-1]["loss"], 3) if hist else "?"}
     findings = []
     if tok is not None:
         b1, v = base["test"][1], tok["curves"]["verifier"][N]
@@ -223,7 +253,7 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
                         + (" — helps" if kk[kb] > kk[1] else " — does not help here"))
     body = f"""CPU-scale reproduction of Cobbe et al. 2021 on synthetic GSM8K-format problems (`data/word_problems.py`,
 {sz.max_steps if sz.max_steps else 8} steps at most{', templates ' + ', '.join(sz.templates) if sz.templates else ', all 10 templates'}).
-Generator: `{sz.preset}` char-level LLaMA ({gen_sum.get('model', '?')}) trained **from scratch** for {sz.gen_epochs:g} epochs on
+Generator: `{sz.preset}` char-level LLaMA ({gen_sum.get('model', '?')}) trained **from scratch** for {epochs_done} epochs on
 {sz.gen_problems} problems (final loss {gen_sum.get('final_loss', '?')}); {N} calculator-augmented samples at T={sz.temperature}
 for each of {len(train_recs)} verifier-training problems (sample accuracy {fmt(train_acc)}) and {len(test_recs)} held-out
 problems. Verifiers: value head on the generator's weights, joint LM loss (coef {sz.lm_coef}), residual dropout
@@ -271,8 +301,8 @@ def run(out: str | os.PathLike, sz: Sizes, seed: int = 0, write_results: bool = 
     times["generator training"] = time.time() - t
     log(f"generator at {gen}")
     t = time.time()
-    train_recs = sample(out, gen, vtrain, "train", sz, seed)
-    test_recs = sample(out, gen, test, "test", sz, seed + 1)
+    train_recs, test_recs = parallel([(sample, out, gen, vtrain, "train", sz, seed),
+                                      (sample, out, gen, test, "test", sz, seed + 1)], sz.workers)
     times["sampling"] = time.time() - t
     log(f"sampled: train acc {sum(sum(r['correct']) for r in train_recs) / (len(train_recs) * sz.samples):.3f}, "
         f"test acc {sum(sum(r['correct']) for r in test_recs) / (len(test_recs) * sz.samples):.3f}")
@@ -280,7 +310,7 @@ def run(out: str | os.PathLike, sz: Sizes, seed: int = 0, write_results: bool = 
     vdirs = train_verifiers(out, gen, train_recs, sz, seed)
     times["verifier training (both)"] = time.time() - t
     t = time.time()
-    scores = {lvl: score_tests(out, d, test_recs, lvl) for lvl, d in vdirs.items()}
+    scores = dict(zip(vdirs, parallel([(score_tests, out, d, test_recs, lvl) for lvl, d in vdirs.items()], sz.workers)))
     times["scoring"] = time.time() - t
     log("scored; writing report")
     return report(out, sz, seed, train_recs, test_recs, scores, times, write_results)

@@ -37,3 +37,72 @@ def word_problems_cmd(
         for r in recs:
             f.write(dumps(r) + "\n")
     typer.echo(f"wrote {len(recs)} checked problems to {out}")
+
+
+@app.command("train-verifier")
+def train_verifier_cmd(
+    config: Path = typer.Argument(..., help="verifier recipe YAML (configs/verifier-*.yaml)"),
+    overrides: Optional[List[str]] = typer.Argument(None, help="key=value overrides, e.g. level=solution lr=1e-4"),
+) -> None:
+    """Train a value-head verifier (token- or solution-level). Example:
+    ``mathwright train-verifier configs/verifier-token.yaml data=runs/v/samples_train.jsonl``."""
+    from mathwright.train.verifier import VerifierConfig, train_verifier
+
+    cfg = VerifierConfig.from_yaml(config, overrides or [])
+    if not cfg.data:
+        fail(f"{config}: no 'data' (a samples JSONL) given")
+    out = train_verifier(cfg)
+    typer.echo(f"saved verifier to {out}")
+
+
+@app.command("rerank")
+def rerank_cmd(
+    samples: Path = typer.Option(..., "--samples", help="per-problem samples JSONL from sampling (samples, preds, correct)"),
+    verifier: Optional[Path] = typer.Option(None, "--verifier", help="verifier directory (omit: voting metrics only)"),
+    out: Path = typer.Option(..., "--out", help="output directory: scores.json, metrics.json, curves.png"),
+    batch_size: int = typer.Option(32, "--batch-size"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Score samples with a verifier; report test@N, verifier@N, vote@N and top-k vote with curves over N."""
+    from mathwright.data.io import DataError, read_records, write_json
+    from mathwright.eval.verifier_metrics import evaluate, plot_curves
+
+    recs = []
+    for ln, r in read_records(samples):
+        for k in ("id", "question", "samples", "preds", "correct"):
+            if k not in r:
+                raise DataError(samples, ln, f"missing field {k!r}")
+        recs.append(r)
+    scores = None
+    if verifier is not None:
+        from mathwright.solve.sampling import PROMPT
+        from mathwright.train.verifier import load_verifier, score
+
+        model, tok = load_verifier(verifier)
+        scores = {}
+        for r in recs:
+            scores[r["id"]] = score(model, tok, [PROMPT.format(question=r["question"])] * len(r["samples"]), r["samples"],
+                                    batch_size=batch_size)
+        write_json(out / "scores.json", scores)
+    n = min(len(r["samples"]) for r in recs)
+    ns = sorted({k for k in (1, 2, 4, 8, 16, 32, 64, 100, 200, 400) if k < n} | {n})
+    res = evaluate(recs, scores, ns=ns, seed=seed)
+    write_json(out / "metrics.json", res)
+    plot_curves(res["curves"], out / "curves.png")
+    for name, c in res["curves"].items():
+        typer.echo(f"{name:>14}@N: " + "  ".join(f"{k}:{100 * v:.1f}%" for k, v in c.items()))
+
+
+@app.command("score-examples")
+def score_examples_cmd(
+    path: Path = typer.Argument(..., help="OpenAI's grade_school_math/data/example_model_solutions.jsonl"),
+) -> None:
+    """Grade every system in OpenAI's released example solutions by final answer (published: 21.7 / 39.0 / 34.7 / 56.3%)."""
+    from mathwright.eval.verifier_metrics import score_example_solutions
+
+    res = score_example_solutions(path)
+    typer.echo(f"{'system':<20} {'correct':>8} {'total':>6} {'accuracy':>9} {'published':>9} {'agrees with is_correct':>23}")
+    for name, s in res.items():
+        pub = f"{100 * s['published']:.1f}%" if s["published"] is not None else "-"
+        typer.echo(f"{name:<20} {s['correct']:>8} {s['total']:>6} {100 * s['accuracy']:>8.1f}% {pub:>9} "
+                   f"{s['agree_with_flag']:>14}/{s['flagged']}")

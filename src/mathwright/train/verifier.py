@@ -94,6 +94,16 @@ class VerifierConfig:
 
             hints = [f"{b} (did you mean {difflib.get_close_matches(b, known, 1)[0]}?)" if difflib.get_close_matches(b, known, 1) else b for b in bad]
             raise DataError(where, None, f"unknown config key(s): {', '.join(hints)}")
+        types = {f.name: f.type for f in fields(cls)}
+        for k, v in list(raw.items()):
+            want = types[k] if isinstance(types[k], str) else getattr(types[k], "__name__", "")
+            if want in ("float", "int") and isinstance(v, str):  # YAML 1.1 reads 1e-4 as a string
+                try:
+                    raw[k] = float(v) if want == "float" else int(v)
+                except ValueError:
+                    raise DataError(where, None, f"{k} must be a number, got {v!r}") from None
+            elif want == "float" and isinstance(v, int) and not isinstance(v, bool):
+                raw[k] = float(v)
         cfg = cls(**raw)
         if cfg.level not in ("token", "solution"):
             raise DataError(where, None, f"level must be 'token' or 'solution', got {cfg.level!r}")

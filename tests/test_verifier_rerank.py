@@ -1,0 +1,98 @@
+"""Reranking, voting and the N-sample metrics against hand-computed values; the reduced reproduction."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import random
+import sys
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+
+from mathwright.eval.verifier_metrics import coverage_at, evaluate, plot_curves, subset_metric, verifier_at
+from mathwright.solve.rerank import best_of_n, majority_vote, top_k_vote, weighted_vote
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_selection_by_hand() -> None:
+    preds = ["5", "7", "7", "5", "5", None]
+    scores = [0.9, 0.8, 0.7, 0.1, 0.2, 0.95]
+    assert best_of_n(preds, scores) is None          # the top sample has no readable answer
+    assert best_of_n(preds[:5], scores[:5]) == "5"
+    assert majority_vote(preds) == "5"               # 3 votes vs 2
+    assert top_k_vote(preds, scores, 1) is None      # only the unreadable top sample
+    assert top_k_vote(preds, scores, 2) == "5"
+    assert top_k_vote(preds, scores, 3) == "5"       # 5 and 7 tie 1-1: higher total score (0.9 vs 0.8)
+    assert top_k_vote(preds, scores, 4) == "7"       # 7 twice among the top four
+    assert top_k_vote(preds, scores, 6) == "5"       # k = N is the plain vote
+    assert weighted_vote(preds, scores) == "7"       # 1.5 vs 1.2
+    assert majority_vote(["3", "4", "4", "3"]) == "3"  # tie without scores: first seen
+    assert majority_vote([None, None]) is None and best_of_n([], []) is None
+
+
+def test_coverage_and_verifier_at_exact() -> None:
+    # n=4 samples, c=1 correct: test@1 = 1/4, test@2 = 1 - C(3,2)/C(4,2) = 1/2, test@4 = 1
+    assert coverage_at(4, 1, 1) == 0.25 and coverage_at(4, 1, 2) == 0.5 and coverage_at(4, 1, 4) == 1.0
+    assert coverage_at(4, 0, 4) == 0.0 and coverage_at(5, 4, 2) == 1.0
+    correct = [True, False, True, False, False]
+    scores = [0.3, 0.9, 0.8, 0.1, 0.5]
+    # brute force over all k-subsets
+    for k in range(1, 6):
+        subs = list(combinations(range(5), k))
+        want = sum(correct[max(s, key=lambda j: (scores[j], -j))] for s in subs) / len(subs)
+        assert verifier_at(correct, scores, k) == pytest.approx(want)
+    assert verifier_at(correct, scores, 5) == 0.0  # the best-scored sample (0.9) is wrong
+    assert verifier_at(correct, scores, 1) == pytest.approx(2 / 5)  # = test@1
+
+
+def test_subset_metric_full_set_and_evaluate() -> None:
+    rng = random.Random(0)
+    preds = ["1", "2", "2", None]
+    correct = [True, False, False, False]
+    assert subset_metric(preds, correct, None, 4, lambda a, s: majority_vote(a), 8, rng) == 0.0
+    assert subset_metric(preds, correct, [0.9, 0.1, 0.2, 0.0], 4, lambda a, s: top_k_vote(a, s, 1), 8, rng) == 1.0
+    probs = [{"id": "a", "preds": preds, "correct": correct},
+             {"id": "b", "preds": ["3", "3", "4", "3"], "correct": [True, True, False, True]}]
+    scores = {"a": [0.9, 0.1, 0.2, 0.0], "b": [0.2, 0.3, 0.9, 0.1]}
+    res = evaluate(probs, scores, ns=(1, 2, 4), topk=(1, 2, 4), draws=16, seed=0)
+    c = res["curves"]
+    assert c["test"][1] == pytest.approx((0.25 + 0.75) / 2)
+    assert c["test"][4] == 1.0
+    assert c["vote"][4] == 0.5          # a: '2' wins (wrong); b: '3' wins
+    assert c["verifier"][4] == 0.5      # a: top is '1' (right); b: top is '4' (wrong)
+    assert res["topk_at_max"][1] == 0.5 and res["topk_at_max"][4] == 0.5
+    assert res["topk_at_max"][2] == 0.5  # a: '1','2' tie -> higher score '1' (right); b: '4','3' tie -> '4' (wrong)
+    assert all(0.0 <= v <= 1.0 for m in c.values() for v in m.values())
+    assert c["test"][1] <= c["test"][2] <= c["test"][4]
+
+
+def test_plot_curves_png(tmp_path: Path) -> None:
+    p = plot_curves({"test": {1: 0.1, 4: 0.4}, "verifier": {1: 0.1, 4: 0.3}}, tmp_path / "c.png", title="t")
+    assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_reduced_reproduction_runs(tmp_path: Path) -> None:
+    """The whole bench pipeline at toy sizes: data -> generator from scratch -> samples -> both verifiers ->
+    metrics, curves and report (RESULTS.md is not written)."""
+    spec = importlib.util.spec_from_file_location("bench_verifier", REPO / "bench" / "verifier.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench_verifier"] = bench  # dataclasses look their module up
+    spec.loader.exec_module(bench)
+    sz = bench.Sizes(**{**bench.asdict(bench.SMOKE), "gen_problems": 16, "gen_batch": 16, "verifier_problems": 3,
+                        "test_problems": 3, "samples": 3, "max_new_tokens": 16})
+    summ = bench.run(tmp_path, sz, seed=0, write_results=False)
+    m = summ["metrics"]
+    assert set(m) == {"token", "solution"}
+    for e in m.values():
+        assert e["n_problems"] == 3 and e["n_samples"] == 3
+        assert set(e["curves"]) == {"test", "vote", "verifier", "topk_vote", "weighted_vote"}
+    assert (tmp_path / "verifier_curves.png").exists() and "test@3" in (tmp_path / "report.md").read_text()
+    recs = [json.loads(l) for l in (tmp_path / "samples_test.jsonl").read_text().splitlines()]
+    assert len(recs) == 3 and all(len(r["samples"]) == 3 for r in recs)
+    scores = json.loads((tmp_path / "scores_token.json").read_text())
+    assert sorted(scores) == sorted(r["id"] for r in recs)
+    assert all(len(v) == 3 and all(0.0 <= x <= 1.0 for x in v) for v in scores.values())

@@ -1,0 +1,116 @@
+"""The value-head verifier: masks, residual dropout, a toy training run that learns to rank, save/reload, LoRA,
+and the config loader."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from mathwright.train.verifier import (Collator, VerifierConfig, add_residual_dropout, encode, load_verifier, score,
+                                       train_verifier)
+
+
+def toy_rows(n: int, seed: int) -> list[dict]:
+    """'a plus b' questions; correct samples add, wrong ones pick another operation (a typical generator
+    mistake). Labels come from the final answer, as in the paper."""
+    r = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        a, b = r.randint(2, 40), r.randint(2, 40)
+        op = r.choice(["+", "+", "-", "*"])
+        v = {"+": a + b, "-": a - b, "*": a * b}[op]
+        rows.append({"prompt": f"Question: {a} plus {b}?\nAnswer: ", "completion": f"{a} {op} {b} = <<{a}{op}{b}={v}>>{v}\n#### {v}",
+                     "correct": op == "+"})
+    return rows
+
+
+def auc(scores: list[float], labels: list[bool]) -> float:
+    pos = [s for s, l in zip(scores, labels) if l]
+    neg = [s for s, l in zip(scores, labels) if not l]
+    return sum((p > q) + 0.5 * (p == q) for p in pos for q in neg) / (len(pos) * len(neg))
+
+
+def test_collator_masks_token_vs_solution() -> None:
+    from mathwright.models.tiny import char_tokenizer
+
+    tok = char_tokenizer()
+    ids, pl = encode(tok, "Q: 1+1\nA: ", "2\n#### 2", 64)
+    assert ids[0] == tok.bos_token_id and ids[-1] == tok.eos_token_id and pl == 1 + len("Q: 1+1\nA: ")
+    feats = [{"input_ids": ids, "prompt_len": pl, "correct": True}, {"input_ids": ids[:-3], "prompt_len": pl, "correct": False}]
+    tb = Collator(tok.pad_token_id, "token")(feats)
+    sb = Collator(tok.pad_token_id, "solution")(feats)
+    n = len(ids)
+    assert tb["value_mask"][0].tolist() == [0] * pl + [1] * (n - pl)
+    assert sb["value_mask"][0].sum() == 1 and sb["value_mask"][0, n - 1] == 1 and sb["value_mask"][1, n - 4] == 1
+    assert tb["value_labels"].tolist() == [1.0, 0.0]
+    assert (tb["labels"][0, :pl] == -100).all() and tb["labels"][0, n - 1] == tok.eos_token_id
+    assert tb["attention_mask"][1].sum() == n - 3
+    # over-long: the prompt start is dropped, the solution kept
+    ids2, pl2 = encode(tok, "x" * 100 + "\nA: ", "2\n#### 2", 20)
+    assert len(ids2) == 20 and ids2[-1] == tok.eos_token_id and pl2 == 20 - len("2\n#### 2") - 1
+
+
+def test_residual_dropout_only_in_training() -> None:
+    from mathwright.models.tiny import build_tiny
+
+    model, _ = build_tiny("tiny-100k")
+    hooks = add_residual_dropout(model, 0.5)
+    assert len(hooks) == 2 * model.config.num_hidden_layers
+    x = torch.randint(5, 60, (2, 12))
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(x).logits, model(x).logits)
+        model.train()
+        assert not torch.equal(model(x).logits, model(x).logits)
+
+
+@pytest.mark.slow
+def test_value_head_learns_to_rank_and_reloads(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    train, held = toy_rows(192, 0), toy_rows(60, 1)
+    cfg = VerifierConfig(base="tiny-100k", out=str(tmp_path / "v"), level="token", epochs=4, batch_size=16, lr=3e-3,
+                         lm_coef=0.2, residual_dropout=0.1, logging_steps=4, progress=False, seed=0)
+    out = train_verifier(cfg, train)
+    losses = [float(l.split(",")[1]) for l in (out / "train_log.csv").read_text().splitlines()[1:]]
+    assert len(losses) >= 4 and losses[-1] < 0.8 * losses[0]
+    for f in ("config.json", "value_head.safetensors", "verifier_config.json", "tokenizer.json"):
+        assert (out / f).exists()
+    model, tok = load_verifier(out)
+    s = score(model, tok, [r["prompt"] for r in held], [r["completion"] for r in held])
+    labels = [r["correct"] for r in held]
+    assert auc(s, labels) > 0.85  # held-out: correct samples rank above wrong ones
+    assert all(0.0 <= v <= 1.0 for v in s)
+    model2, tok2 = load_verifier(out)  # reload is deterministic
+    s2 = score(model2, tok2, [r["prompt"] for r in held[:8]], [r["completion"] for r in held[:8]], batch_size=3)
+    assert s2 == pytest.approx(s[:8], abs=1e-5)
+
+
+@pytest.mark.slow
+def test_solution_level_and_lora_save_reload(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    rows = toy_rows(32, 2)
+    cfg = VerifierConfig(base="tiny-100k", out=str(tmp_path / "l"), level="solution", lora=True, lora_r=4, lora_alpha=8,
+                         max_steps=3, batch_size=8, lr=1e-2, progress=False, logging_steps=1)
+    out = train_verifier(cfg, rows)
+    model, tok = load_verifier(out)
+    assert model.level == "solution" and not any("lora" in k for k in model.base.state_dict())
+    assert len(score(model, tok, [rows[0]["prompt"]], [rows[0]["completion"]])) == 1
+
+
+def test_config_yaml_and_errors(tmp_path: Path) -> None:
+    from mathwright.data.io import DataError
+
+    p = tmp_path / "v.yaml"
+    p.write_text("data: s.jsonl\nlevel: solution\nlm_coef: 0.5\n", encoding="utf-8")
+    cfg = VerifierConfig.from_yaml(p, ["lr=1e-4", "lora=true"])
+    assert cfg.level == "solution" and cfg.lr == 1e-4 and cfg.lora is True and cfg.lm_coef == 0.5
+    with pytest.raises(DataError, match="did you mean"):
+        VerifierConfig.from_yaml(p, ["levle=token"])
+    with pytest.raises(DataError, match="level"):
+        VerifierConfig.from_yaml(p, ["level=step"])
+    repo = Path(__file__).resolve().parents[1]
+    for recipe in sorted((repo / "configs").glob("verifier-*.yaml")):
+        VerifierConfig.from_yaml(recipe)  # shipped recipes parse
