@@ -7,6 +7,7 @@ from hypothesis import given, settings, strategies as st
 from mathwright.arith.problem import Problem
 from mathwright.formats import reversed as rev
 from mathwright.formats import scratchpad as sp
+from mathwright.formats.padded import FORMAT as pad, FORMAT8 as pad8
 
 OPS = ("add", "sub", "mul", "div")
 ints = st.integers(min_value=0, max_value=10**40)
@@ -14,7 +15,7 @@ ints = st.integers(min_value=0, max_value=10**40)
 
 @settings(max_examples=100, deadline=None)
 @given(st.sampled_from(OPS), ints, ints)
-@pytest.mark.parametrize("fmt", [rev, sp], ids=["reversed", "scratchpad"])
+@pytest.mark.parametrize("fmt", [rev, sp, pad], ids=["reversed", "scratchpad", "padded"])
 def test_round_trip_and_check(fmt, op, a, b) -> None:
     p = Problem(op, a, b)
     rec = fmt.render(p)
@@ -26,7 +27,7 @@ def test_round_trip_and_check(fmt, op, a, b) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.sampled_from(("add", "sub", "mul")), st.integers(-10**12, 10**12), st.integers(-10**12, 10**12))
 def test_negative_operands(op, a, b) -> None:
-    for fmt in (rev, sp):
+    for fmt in (rev, sp, pad8):
         rec = fmt.render(Problem(op, a, b))
         assert fmt.parse(rec["output"]) == str(Problem(op, a, b).answer())
         assert fmt.check(rec) is None
@@ -39,6 +40,16 @@ def test_reversed_layout_by_hand() -> None:
     assert rev.render(Problem("div", 17, 5))["output"] == "3 R 2"
     assert rev.render(Problem("div", 15, 5))["output"] == "3 R 0"
     assert rev.parse("3 R 0") == "3" and rev.parse("") is None
+
+
+def test_padded_layout_by_hand() -> None:
+    rec = pad8.render(Problem("add", 95, 7))
+    assert rec["instruction"] == "00000095 + 00000007" and rec["output"] == "201000000"  # 102, 9 digits reversed
+    assert pad8.render(Problem("sub", 7, 95))["output"] == "-880000000"                     # -88
+    wide = pad8.render(Problem("add", 123456789012, 1))                                      # wider than 8: not cut
+    assert wide["instruction"] == "123456789012 + 000000000001" and pad8.parse(wide["output"]) == "123456789013"
+    assert pad8.check({**rec, "output": "301000000"}).startswith("answer:")
+    assert pad8.check({**rec, "instruction": "95 + 7"}).startswith("instruction:")
 
 
 def test_scratchpad_layout_by_hand() -> None:
@@ -76,5 +87,6 @@ def test_formats_are_registered() -> None:
 
     assert get_format("reversed").render is rev.render
     assert get_format("scratchpad").parse is sp.parse
+    assert get_format("padded") is pad and get_format("padded8") is pad8
     with pytest.raises(ValueError, match="unknown format"):
         get_format("revresed")
