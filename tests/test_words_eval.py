@@ -159,3 +159,24 @@ def test_e2e_tiny_model_every_strategy(shared_data: Path, tmp_path: Path, monkey
             before = (out / "predictions.jsonl").read_text()
             run_word_eval(["gsm8k", "aqua"], model, out, **kw)  # all done: nothing is regenerated
             assert (out / "predictions.jsonl").read_text() == before
+
+
+def test_prompt_templates() -> None:
+    class Tok:
+        chat_template = "x"
+
+        def apply_chat_template(self, msgs, tokenize, add_generation_prompt):
+            assert not tokenize and add_generation_prompt
+            return f"<user>{msgs[0]['content']}</user><model>"
+
+    class M:
+        name, tokenizer = "m", Tok()
+
+    chat = PROMPTS.get("chat")
+    assert chat.render("What is 2+3?", "pot", M()).startswith("<user>What is 2+3? Let's write a program.")
+    with pytest.raises(ValueError, match="no chat template"):
+        chat.render("q", "cot", object())
+    mc = PROMPTS.get("alpaca").render("Pick one. Answer Choices: (A) 1 (B) 2", "cot", None, "choice")
+    assert mc.endswith("### Response: Let's solve the multi-choice question step by step.\n")
+    assert PROMPTS.get("alpaca").stops("cot") == ("USER:", "ASSISTANT:", "### Instruction", "Response:")
+    assert PROMPTS.get("fewshot").stops("pot")[0] == "```"
