@@ -75,6 +75,14 @@ def test_map_keeps_order_across_workers(pool: SandboxPool) -> None:
         str(i * i) for i in range(30) if i not in (7, 11)]
 
 
+def test_odd_text_and_bad_input(pool: SandboxPool) -> None:
+    r = pool.run("print('\\ud800 caf\\u00e9')")
+    assert r.status == "ok" and r.stdout.endswith("caf\u00e9\n")
+    r.stdout.encode("utf-8")  # always encodable, even when the program printed a lone surrogate
+    with pytest.raises(TypeError):
+        pool.run(b"print(1)")  # type: ignore[arg-type]
+
+
 def test_program_too_long(pool: SandboxPool) -> None:
     r = pool.run("#" * (pool.limits.max_code_chars + 1))
     assert (r.status, r.limit) == ("error", "code_size")

@@ -15,7 +15,7 @@ from mathwright.cli.apps import app, fail, generate_app, sandbox_app  # noqa: F4
 def sandbox_run_cmd(
     file: Path = typer.Argument(..., help="the Python program to run"),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="wall-clock seconds (default: Limits.wall_seconds)"),
-    isolation: str = typer.Option("auto", "--isolation", help="auto | bwrap | unshare | none"),
+    isolation: Optional[str] = typer.Option(None, "--isolation", help="auto | bwrap | unshare | none (default: auto)"),
 ) -> None:
     """Run one program in the sandbox and print one JSON object (status, stdout, error, answer, seconds,
     limit). Exits 0 whenever the program was contained, whatever it did.

@@ -30,8 +30,10 @@ no network                  audit hook; seccomp denies socket/connect/bind; netw
 no signals to others        audit hook; seccomp denies kill/tkill, tgkill except self   ``forbidden``
 no limit raising            audit hook; seccomp denies setrlimit/prlimit64 writes;      ``forbidden``
                             capabilities dropped
-files                       writes only inside a private directory: audit hook; read-   ``forbidden``
-                            only mount namespace with a private tmpfs ``/tmp`` (bwrap)
+files                       writes only inside a private directory, reads only there,  ``forbidden``
+                            in the Python install and mathwright's source (audit hook);
+                            bwrap mounts only those, read-only, with a private ``/tmp``
+other processes             no ``/proc/PID`` but its own (audit hook; private ``/proc``)  ``forbidden``
 no ctypes / gc walking      audit hook (``ctypes.*``, ``gc.get_objects`` ...)           ``forbidden``
 no ``input()``              replaced in the program's builtins; stdin is empty          ``forbidden``
 environment                 cleared (nothing inherited; bwrap ``--clearenv``)           --

@@ -47,12 +47,46 @@ class SandboxViolation(PermissionError):
     """Raised inside a worker when a program attempts something the sandbox forbids."""
 
 
-class Guard:
-    """The audit hook. ``violation`` holds the first refusal of the current program (reset per task)."""
+# Always readable: the interpreter's and system libraries live under these (plus the read roots given).
+SYSTEM_READ_ROOTS = ("/usr", "/lib", "/lib64", "/bin", "/etc/localtime", "/etc/ld.so.cache", "/dev/null",
+                     "/dev/urandom", "/dev/zero")
 
-    def __init__(self, workdir: str) -> None:
+
+def read_roots() -> tuple[str, ...]:
+    """Where a program may read: the Python installation, its site-packages and mathwright's source."""
+    import site
+
+    import mathwright
+
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(),
+             *(p for p in sys.path if p and os.path.isabs(p)),  # the import system lists these
+             os.path.dirname(os.path.dirname(os.path.abspath(mathwright.__file__)))}
+    return tuple(sorted({os.path.realpath(r) for r in roots})) + SYSTEM_READ_ROOTS
+
+
+class Guard:
+    """The audit hook. ``violation`` holds the first refusal of the current program (reset per task).
+
+    Writes must stay inside ``workdir``; reads must stay inside ``workdir``, ``roots`` or this process's
+    own ``/proc`` entries (no other process's ``/proc/PID/environ``, no host files such as keys or data).
+    """
+
+    def __init__(self, workdir: str, roots: tuple[str, ...] = ()) -> None:
         self.workdir = os.path.realpath(workdir)
+        self.roots = tuple(os.path.realpath(r) for r in roots)
         self.violation: str | None = None
+
+    def _readable(self, path: object) -> bool:
+        if isinstance(path, int) or self._inside(path):
+            return True
+        try:
+            real = os.path.realpath(os.fsdecode(path))  # type: ignore[arg-type]
+        except TypeError:
+            return False
+        if real.startswith("/proc/"):
+            part = real.split("/")[2]
+            return not part.isdigit() or int(part) == os.getpid()  # /proc/cpuinfo yes, /proc/1/environ no
+        return any(real == r or real.startswith(r.rstrip("/") + "/") for r in self.roots)
 
     def _inside(self, path: Any) -> bool:
         if isinstance(path, int):  # an already-open descriptor: the open itself was checked
@@ -84,15 +118,20 @@ class Guard:
                 isinstance(flags, int) and bool(flags & _WRITE_FLAGS))
             if writing and not self._inside(path):
                 self.deny(f"writing {os.fsdecode(path) if isinstance(path, (str, bytes)) else path!r}")
+            elif not writing and self.roots and not self._readable(path):
+                self.deny(f"reading {os.fsdecode(path) if isinstance(path, (str, bytes)) else path!r}")
+        elif event in ("os.listdir", "os.scandir"):
+            if self.roots and args and args[0] is not None and not self._readable(args[0]):
+                self.deny(f"listing {args[0]!r}")
         elif event in PATH_ARGS:
             for i in PATH_ARGS[event]:
                 if i < len(args) and args[i] is not None and not self._inside(args[i]):
                     self.deny(f"{event}({args[i]!r})")
 
 
-def install(workdir: str) -> Guard:
+def install(workdir: str, roots: tuple[str, ...] = ()) -> Guard:
     """Install the hook for the rest of this process's life (audit hooks cannot be removed)."""
-    guard = Guard(workdir)
+    guard = Guard(workdir, roots)
     hook: Callable[[str, tuple[Any, ...]], None] = guard.__call__
     sys.addaudithook(hook)
     return guard

@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import struct
+import time
 from typing import Any
 
 _HEADER = struct.Struct(">I")
@@ -23,9 +24,14 @@ def send_msg(sock: socket.socket, obj: Any) -> None:
     sock.sendall(_HEADER.pack(len(data)) + data)
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
+def _recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytes | None:
     chunks, got = [], 0
     while got < n:
+        if deadline is not None:  # one deadline for the whole message: a peer cannot stall by trickling bytes
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("deadline passed")
+            sock.settimeout(left)
         chunk = sock.recv(min(n - got, 1 << 20))
         if not chunk:
             return None  # EOF: the peer is gone
@@ -34,15 +40,16 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def recv_msg(sock: socket.socket, max_bytes: int) -> Any:
-    """Next message, or None at EOF. Raises WireError if it is larger than ``max_bytes`` or not JSON."""
-    head = _recv_exact(sock, _HEADER.size)
+def recv_msg(sock: socket.socket, max_bytes: int, deadline: float | None = None) -> Any:
+    """Next message, or None at EOF. Raises WireError if it is larger than ``max_bytes`` or not JSON, and
+    ``socket.timeout`` if it has not fully arrived by ``deadline`` (``time.monotonic()``)."""
+    head = _recv_exact(sock, _HEADER.size, deadline)
     if head is None:
         return None
     (n,) = _HEADER.unpack(head)
     if n > max_bytes:
         raise WireError(f"message of {n} bytes exceeds the {max_bytes}-byte cap")
-    body = _recv_exact(sock, n)
+    body = _recv_exact(sock, n, deadline)
     if body is None:
         return None
     try:

@@ -144,7 +144,7 @@ class Worker:
         except OSError:
             pass  # already without capabilities
         _lockdown.load_seccomp(os.getpid())
-        self.guard = _guard.install(self.workdir)
+        self.guard = _guard.install(self.workdir, _guard.read_roots())
 
     def _forbidden_input(self, *_args: Any, **_kw: Any) -> str:
         assert self.guard is not None

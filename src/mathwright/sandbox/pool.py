@@ -137,7 +137,8 @@ def _clean(msg: Any, limits: Limits) -> tuple[str, str, str | None, str | None, 
 
     def text(key: str, cap: int) -> str | None:
         v = msg.get(key)
-        return v[:cap] if isinstance(v, str) else None
+        # lone surrogates (print('\ud800')) would break whoever writes the result as UTF-8 later
+        return v[:cap].encode("utf-8", "replace").decode("utf-8") if isinstance(v, str) else None
 
     status = msg.get("status")
     if status not in STATUSES:
@@ -154,7 +155,10 @@ class SandboxPool:
     '42'
     """
 
-    def __init__(self, limits: Limits | None = None, workers: int = 2, isolation: str = "auto") -> None:
+    def __init__(self, limits: Limits | None = None, workers: int = 2, isolation: str | None = None) -> None:
+        """``isolation``: ``auto`` (default; or ``$MATHWRIGHT_SANDBOX_ISOLATION``) picks bubblewrap, else
+        unshare, else a plain process; ``bwrap``/``unshare``/``none`` insist on one."""
+        isolation = isolation or os.environ.get("MATHWRIGHT_SANDBOX_ISOLATION") or "auto"
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.limits = limits or Limits()
@@ -213,6 +217,8 @@ class SandboxPool:
         """Run one program; ``timeout`` (seconds) overrides ``limits.wall_seconds``."""
         if self._closed:
             raise SandboxError("the sandbox pool is closed")
+        if not isinstance(code, str):
+            raise TypeError(f"program must be a str, not {type(code).__name__}")
         wall = self.limits.wall_seconds if timeout is None else float(timeout)
         w = self._idle.get()
         keep = False
@@ -242,9 +248,10 @@ class SandboxPool:
         lim = self.limits
         t0 = time.perf_counter()
         try:
-            send_msg(w.sock, {"code": code})
             w.sock.settimeout(wall)
-            msg = recv_msg(w.sock, 6 * (lim.max_output_chars + lim.max_answer_chars + 5000) + 4096)
+            send_msg(w.sock, {"code": code})
+            msg = recv_msg(w.sock, 6 * (lim.max_output_chars + lim.max_answer_chars + 5000) + 4096,
+                           deadline=time.monotonic() + wall)
         except (socket.timeout, TimeoutError):
             w.zygote.end(w.wid, kill=True)
             return SandboxResult("timeout", "", f"wall-clock limit of {wall:g} s exceeded", None,
