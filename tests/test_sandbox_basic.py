@@ -83,6 +83,17 @@ def test_odd_text_and_bad_input(pool: SandboxPool) -> None:
         pool.run(b"print(1)")  # type: ignore[arg-type]
 
 
+def test_pool_survives_its_zygote_dying() -> None:
+    with SandboxPool(workers=1) as p:
+        assert p.run("ans = 1").answer == "1"
+        old = p._zygote
+        old.ctl.close()  # the zygote exits and takes its workers with it
+        old.proc.wait(timeout=30)
+        r = p.run("ans = 2")
+        assert (r.status, r.answer) == ("ok", "2"), r
+        assert p._zygote is not old and p.run("ans = 3").answer == "3"
+
+
 def test_program_too_long(pool: SandboxPool) -> None:
     r = pool.run("#" * (pool.limits.max_code_chars + 1))
     assert (r.status, r.limit) == ("error", "code_size")

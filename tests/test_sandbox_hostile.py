@@ -93,6 +93,8 @@ def test_files_outside_private_dir(host) -> None:
         f"import os\nos.rename({str(canary)!r}, 'stolen.txt')",
         "import os\nos.symlink('/usr', 'escape')",
         "import os\nos.chdir('/')\nopen('x', 'w')",
+        f"import os\nos.close(os.open({str(d / 'raw.txt')!r}, os.O_WRONLY | os.O_CREAT))",
+        f"import os\nos.truncate({str(canary)!r}, 0)",
     ]
     for code in programs:
         r = pool.run(code)

@@ -38,6 +38,7 @@ class _Zygote:
         self.isolation = _launch.resolve(isolation)
         self.root = None if self.isolation == "bwrap" else tempfile.mkdtemp(prefix="mathwright-sandbox-")
         self.lock = threading.Lock()
+        self.dead = False  # set once a request fails: every worker it forked is gone with it
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.ctl = ours
         self.log = tempfile.TemporaryFile()
@@ -71,8 +72,10 @@ class _Zygote:
                 send_ctl(self.ctl, msg)
                 reply, fds = recv_ctl(self.ctl, max_fds=1)
             except (OSError, ValueError) as e:
+                self.dead = True
                 raise SandboxError(f"sandbox zygote is not answering: {e}") from None
         if reply is None:
+            self.dead = True
             raise SandboxError(f"sandbox zygote died: {self._log_tail()}")
         return reply, fds
 
@@ -223,9 +226,15 @@ class SandboxPool:
         w = self._idle.get()
         keep = False
         try:
-            if w is None:
-                w = self._fresh_worker()
-            result, keep = self._execute(w, code, wall)
+            for attempt in range(2):
+                if w is None:
+                    w = self._fresh_worker()
+                result, keep = self._execute(w, code, wall)
+                if not (result.status == "crashed" and w.zygote.dead and attempt == 0):
+                    return result
+                # The zygote died under this worker (not the program's doing): run it again on a new one.
+                w.sock.close()
+                w = None
             return result
         finally:
             if not keep and w is not None:
