@@ -125,13 +125,39 @@ def phase_generate(args: argparse.Namespace, tag: str, model_spec: str, n: int |
 
 
 # ----------------------------------------------------------------------------------------- train
+def select_short(data: Path, n: int, out: Path) -> Path:
+    """The ``n`` shortest problems' records, CoT and PoT together, mixed across sources in proportion
+    (CPU budget: the training cost grows with the tokens, and Gemma's 262k-token LM head dominates)."""
+    recs = [r for _, r in read_jsonl(data)]
+    trig = " Let's write a program."
+    groups: dict[str, dict[str, list[dict]]] = {}
+    for r in recs:
+        base = r["instruction"][: -len(trig)] if r["instruction"].endswith(trig) else r["instruction"]
+        groups.setdefault(r["source"].split("/")[-1], {}).setdefault(base, []).append(r)
+    total = sum(len(g) for g in groups.values())
+    chosen: list[dict] = []
+    for src, probs in sorted(groups.items()):
+        pairs = [v for v in probs.values() if len(v) == 2]  # problems whose PoT survived the filter
+        pairs.sort(key=lambda v: sum(len(r["instruction"]) + len(r["output"]) for r in v))
+        k = max(1, round(n / 2 * len(probs) / total))
+        chosen += [r for v in pairs[:k] for r in v]
+    with atomic_write(out) as f:
+        for r in chosen:
+            f.write(dumps(r) + "\n")
+    print(f"train: {len(chosen)} records selected into {out}")
+    return out
+
+
 def phase_train(args: argparse.Namespace, data: Path) -> Path:
     model_dir = args.out / "lora" / "model"
     if (model_dir / "config.json").exists():
         print(f"train: {model_dir} exists")
         return model_dir
+    if args.train_records:
+        small = args.out / f"train_{args.train_records}.jsonl"
+        data = small if small.exists() else select_short(data, args.train_records, small)
     cmd = [sys.executable, "-c", "from mathwright.cli import main; main()", "train", str(RECIPE), f"data=[{data}]",
-           f"output_dir={args.out / 'lora'}", f"threads={args.threads}"]
+           f"output_dir={args.out / 'lora'}", f"threads={args.threads}", *args.train_override]
     if args.max_steps:
         cmd.append(f"trainer.max_steps={args.max_steps}")
     print("train:", " ".join(cmd), flush=True)
@@ -245,6 +271,8 @@ def main() -> None:
     ap.add_argument("--max-question-chars", type=int, default=260)
     ap.add_argument("--max-solution-chars", type=int, default=260)
     ap.add_argument("--max-steps", type=int, default=None, help="cap LoRA steps (default: one epoch)")
+    ap.add_argument("--train-records", type=int, default=None, help="train on this many shortest records only")
+    ap.add_argument("--train-override", nargs="*", default=[], help="extra key=value overrides for the recipe")
     ap.add_argument("--full-yield", default=None, help="extra markdown line about the full-train-set yield")
     ap.add_argument("--no-results", action="store_true")
     args = ap.parse_args()
