@@ -30,27 +30,27 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 @dataclass
 class Sizes:
     gen_problems: int = 3000       # generator training set (it includes the verifier-training problems)
-    verifier_problems: int = 40    # training problems sampled for the verifier
-    test_problems: int = 40
+    verifier_problems: int = 30    # training problems sampled for the verifier
+    test_problems: int = 30
     samples: int = 100
-    # the templates with short questions (char-level sequences stay ~250 characters); empty = all
-    templates: list[str] = field(default_factory=lambda: ["travel", "ages", "garden", "minutes", "percent", "savings"])
+    # the short "mini" templates (~70-char questions, ~90-char solutions); empty = the 10 default templates
+    templates: list[str] = field(default_factory=lambda: ["mini"])
     max_steps: int = 4             # solution steps per problem (short char-level sequences)
     preset: str = "tiny-1m"
     model_fields: dict = field(default_factory=lambda: dict(hidden_size=96, intermediate_size=256,
                                                             num_hidden_layers=3, num_attention_heads=4))
     gen_epochs: float = 2.0
     gen_lr: float = 3e-3
-    gen_batch: int = 8
+    gen_batch: int = 16
     temperature: float = 0.8
-    max_new_tokens: int = 200
+    max_new_tokens: int = 120
     problems_per_batch: int = 4
     ver_epochs: float = 1.0
     ver_lr: float = 5e-4
     ver_batch: int = 32
     lm_coef: float = 0.5
     residual_dropout: float = 0.2
-    max_samples_per_problem_for_training: int = 40  # verifier training rows per problem (CPU budget)
+    max_samples_per_problem_for_training: int = 50  # verifier training rows per problem (CPU budget)
     threads: int = 1
     workers: int = 2               # stages with two independent halves (sampling, the two verifiers) run side by side
     draws: int = 32
@@ -58,7 +58,7 @@ class Sizes:
 
 
 SMOKE = Sizes(gen_problems=40, verifier_problems=6, test_problems=4, samples=4, preset="tiny-100k", model_fields={}, gen_epochs=1.0,
-              max_new_tokens=24, ver_epochs=1.0, ver_batch=8, draws=4, workers=1, templates=["travel", "ages"], max_steps=4)
+              max_new_tokens=24, ver_epochs=1.0, ver_batch=8, draws=4, workers=1, templates=["mini"], max_steps=4)
 
 
 def parallel(jobs: list[tuple], workers: int) -> list:

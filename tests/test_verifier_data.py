@@ -77,6 +77,9 @@ def test_word_problems_checked_distinct_deterministic() -> None:
     assert all(r["template"] == "ages" and r["steps"] <= 3 for r in short)
     with pytest.raises(ValueError):
         generate_word_problems(3, templates=["nope"])
+    mini = generate_word_problems(200, seed=0, templates=["mini"])  # opt-in short problems for CPU runs
+    assert all(r["template"].startswith("mini_") and check(r["answer"]).ok and 2 <= r["steps"] <= 3 for r in mini)
+    assert max(len(r["question"]) for r in mini) < 120
 
 
 def test_cli_byte_identical_and_errors(tmp_path: Path) -> None:

@@ -269,13 +269,95 @@ TEMPLATES: dict[str, Callable[[random.Random], tuple[str, _Sol, int]]] = {
 }
 
 
+# ---- "mini" problems: short questions, small numbers, used in the order they appear (opt-in only; the
+# default mix above is unchanged). They let a ~0.4M-parameter char-level model learn the task on a CPU.
+def _mini_names(r: random.Random) -> tuple[str, tuple[str, str]]:
+    return r.choice(NAMES), r.choice(ITEMS)
+
+
+def mini_gain(r: random.Random) -> tuple[str, _Sol, int]:
+    n, it = _mini_names(r)
+    a, b = r.randint(2, 30), r.randint(2, 30)
+    c = r.randint(1, a + b - 1)
+    s = _Sol()
+    t = s.eq(f"{a}+{b}", f"{n} has ", f" {it[1]}.")
+    res = s.eq(f"{t}-{c}", "Now there are ", " left.")
+    return f"{n} has {a} {it[1]}, gets {b} more and gives away {c}. How many are left?", s, res
+
+
+def mini_boxes(r: random.Random) -> tuple[str, _Sol, int]:
+    n, it = _mini_names(r)
+    a, b = r.randint(2, 9), r.randint(2, 12)
+    c = r.randint(1, a * b - 1)
+    s = _Sol()
+    t = s.eq(f"{a}*{b}", f"{n} has ", f" {it[1]}.")
+    res = s.eq(f"{t}-{c}", "Now there are ", " left.")
+    return f"{n} has {a} boxes of {b} {it[1]} and gives away {c}. How many are left?", s, res
+
+
+def mini_share(r: random.Random) -> tuple[str, _Sol, int]:
+    n, it = _mini_names(r)
+    c, each = r.randint(2, 6), r.randint(2, 9)
+    a = r.choice([k for k in range(2, 10) if (c * each) % k == 0] or [1])
+    b = c * each // a
+    s = _Sol()
+    t = s.eq(f"{a}*{b}", f"{n} has ", f" {it[1]}.")
+    res = s.eq(f"{t}/{c}", "Each friend gets ", ".")
+    return f"{n} buys {a} packs of {b} {it[1]} and shares them among {c} friends. How many does each get?", s, res
+
+
+def mini_change(r: random.Random) -> tuple[str, _Sol, int]:
+    n, it = _mini_names(r)
+    a, b = r.randint(2, 9), r.randint(2, 9)
+    c = next(x for x in (10, 20, 50, 100) if x >= a * b)
+    s = _Sol()
+    t = s.eq(f"{a}*{b}", "They cost ", ".", "$")
+    res = s.eq(f"{c}-{t}", "The change is ", ".", "$")
+    return f"{n} buys {a} {it[1]} at ${b} each and pays ${c}. What is the change?", s, res
+
+
+def mini_bags(r: random.Random) -> tuple[str, _Sol, int]:
+    n, it = _mini_names(r)
+    a, b, c = r.randint(2, 9), r.randint(2, 9), r.randint(2, 20)
+    d = r.randint(1, a * b + c - 1)
+    s = _Sol()
+    t = s.eq(f"{a}*{b}", "The bags hold ", f" {it[1]}.")
+    u = s.eq(f"{t}+{c}", f"{n} has ", ".")
+    res = s.eq(f"{u}-{d}", "Now there are ", " left.")
+    return f"{n} buys {a} bags of {b} {it[1]}, already has {c} and loses {d}. How many are left?", s, res
+
+
+def mini_ages(r: random.Random) -> tuple[str, _Sol, int]:
+    a_name, b_name = r.sample(NAMES, 2)
+    a, b, c = r.randint(2, 40), r.randint(1, 30), r.randint(2, 20)
+    s = _Sol()
+    t = s.eq(f"{a}+{b}", f"{b_name} is ", ".")
+    res = s.eq(f"{t}+{c}", f"In {c} years {b_name} will be ", ".")
+    return f"{a_name} is {a}. {b_name} is {b} years older. How old will {b_name} be in {c} years?", s, res
+
+
+def mini_trip(r: random.Random) -> tuple[str, _Sol, int]:
+    n = r.choice(NAMES)
+    a, b, c = r.randint(2, 9) * 10, r.randint(2, 6), r.randint(2, 60)
+    s = _Sol()
+    t = s.eq(f"{a}*{b}", "First ", " miles.")
+    res = s.eq(f"{t}+{c}", "In all ", " miles.")
+    return f"{n} drives {a} miles an hour for {b} hours, then {c} more miles. How far is that?", s, res
+
+
+MINI_TEMPLATES: dict[str, Callable[[random.Random], tuple[str, _Sol, int]]] = {
+    f.__name__: f for f in (mini_gain, mini_boxes, mini_share, mini_change, mini_bags, mini_ages, mini_trip)
+}
+ALL_TEMPLATES = {**TEMPLATES, **MINI_TEMPLATES}
+
+
 def make_problem(seed: int, index: int, templates: list[str] | None = None, max_steps: int = 8) -> dict:
     """Record ``index`` of run ``seed``: ``{id, question, answer, template, steps}``, checked."""
     names = templates or list(TEMPLATES)
     for attempt in range(100):
         r = random.Random(f"wp:{seed}:{index}:{attempt}")
         name = r.choice(names)
-        q, sol, final = TEMPLATES[name](r)
+        q, sol, final = ALL_TEMPLATES[name](r)
         if not 2 <= len(sol.lines) <= max_steps:
             continue
         answer = "\n".join(sol.lines) + f"\n#### {final}"
@@ -290,9 +372,11 @@ def generate_word_problems(n: int, seed: int = 0, templates: list[str] | None = 
                            max_steps: int = 8) -> list[dict]:
     """``n`` distinct, checked word problems (same seed -> same list; a prefix of a larger run)."""
     if templates:
-        unknown = [t for t in templates if t not in TEMPLATES]
+        if templates == ["mini"]:
+            templates = list(MINI_TEMPLATES)
+        unknown = [t for t in templates if t not in ALL_TEMPLATES]
         if unknown:
-            raise ValueError(f"unknown template(s) {unknown}; known: {', '.join(TEMPLATES)}")
+            raise ValueError(f"unknown template(s) {unknown}; known: {', '.join(ALL_TEMPLATES)} (or 'mini')")
     out, seen = [], set()
     index = 0
     while len(out) < n:

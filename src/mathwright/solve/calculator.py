@@ -335,7 +335,10 @@ def hf_calculator_generate(hf_model: Any, tokenizer: Any, prompts: Sequence[str]
             with torch.inference_mode():
                 if cfg.n > 1 and ids.shape[1] > 1:
                     # prefill each prompt once and fan its KV cache out to the n samples
-                    cache = hf_model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], use_cache=True).past_key_values
+                    pre = mask[:, :-1]
+                    pos = (pre.long().cumsum(-1) - 1).clamp(min=0)  # left padding shifts positions, as in generate()
+                    cache = hf_model(input_ids=ids[:, :-1], attention_mask=pre, position_ids=pos,
+                                     use_cache=True).past_key_values
                     cache.batch_repeat_interleave(cfg.n)
                     ids, mask = ids.repeat_interleave(cfg.n, 0), mask.repeat_interleave(cfg.n, 0)
                     kwargs.pop("num_return_sequences")
