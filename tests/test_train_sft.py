@@ -141,7 +141,11 @@ def test_lora_adapter_save_load_merge(trained, tmp_path):
         merged_logits = AutoModelForCausalLM.from_pretrained(merged_dir)(x).logits
         again = merge(adapter, tmp_path / "m2")
         again_logits = AutoModelForCausalLM.from_pretrained(again)(x).logits
+        from mathwright.models.hf import load
+
+        direct_logits = load(str(adapter)).model(x).logits  # an adapter dir loads as base + adapter, merged
     assert not torch.allclose(base_logits, peft_logits, atol=1e-4)  # the adapter learnt something
     assert torch.allclose(peft_logits, merged_logits, atol=1e-4)
     assert torch.allclose(merged_logits, again_logits, atol=1e-5)
+    assert torch.allclose(merged_logits, direct_logits, atol=1e-5)
     assert not any("lora" in k for k in _weights(merged_dir))

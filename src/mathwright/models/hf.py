@@ -5,7 +5,8 @@ API (the ``Model`` protocol of ``models/base.py`` plus a few handles other modul
 - :func:`load` ``(spec, *, dtype="auto", threads=None, device="cpu", gguf_file=None) -> HFModel``.
   ``spec`` is a directory, a hub id (cache only: nothing downloads, HF_HUB_OFFLINE), a path to a
   ``.gguf`` file, ``gemma3-270m`` (the bundled Gemma 3 270M Q4_K_M gguf, converted once to a cached HF
-  directory by :func:`gemma_dir`), or a tiny preset name
+  directory by :func:`gemma_dir`), a LoRA adapter directory (merged into its recorded base on load), or a
+  tiny preset name
   (``tiny-1m``: a freshly initialised untrained model, for tests).
 - :meth:`HFModel.generate` ``(prompts, GenerationConfig) -> list[list[str]]``: batched greedy or sampled
   decoding with the KV cache (``model.generate``), left padding, ``n`` samples per prompt that share one
@@ -113,6 +114,7 @@ def resolve_spec(spec: str, gguf_file: str | None = None) -> tuple[str, str | No
     """
     if spec in GEMMA_ALIASES:
         return str(gemma_dir()), None
+    spec = os.path.expanduser(spec)
     if spec.endswith(".gguf"):
         p = Path(spec)
         return str(p.parent), p.name
@@ -143,6 +145,8 @@ def load_pretrained(spec: str, *, dtype: str | None = "auto", gguf_file: str | N
 
     if is_preset(spec):
         model, tok = build_tiny(spec)
+    elif (Path(spec) / "adapter_config.json").exists():
+        model, tok = _load_adapter(Path(spec), dtype=dtype)
     else:
         path, gguf = resolve_spec(spec, gguf_file)
         kw: dict[str, Any] = {"gguf_file": gguf} if gguf else {}
@@ -163,6 +167,27 @@ def load_pretrained(spec: str, *, dtype: str | None = "auto", gguf_file: str | N
     model.to(device)
     model.eval()
     return model, tok
+
+
+def _load_adapter(adapter_dir: Path, dtype: str | None) -> tuple[Any, Any]:
+    """A LoRA adapter directory (``OUT/adapter`` of a LoRA run): its base with the adapter merged in."""
+    import json
+
+    from peft import PeftModel
+    from transformers import AutoTokenizer
+
+    rec = adapter_dir / "mathwright_base.json"
+    if rec.exists():
+        info = json.loads(rec.read_text(encoding="utf-8"))
+        base, dtype = info["model"], dtype if dtype not in (None, "auto") else info.get("dtype", dtype)
+    else:
+        base = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))["base_model_name_or_path"]
+    model, tok = load_pretrained(base, dtype=dtype, dequantize=True)
+    if (adapter_dir / "tokenizer_config.json").exists():
+        tok = AutoTokenizer.from_pretrained(adapter_dir)
+    merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    clear_quantizer(merged)
+    return merged, tok
 
 
 class HFModel:

@@ -119,7 +119,7 @@ def load_records(paths: list[str], prompt: str, completion: str, limit: int | No
 
 def build_model(cfg: TrainConfig) -> tuple[Any, Any]:
     """``(model, tokenizer)`` for the config's mode (see module docstring)."""
-    from mathwright.models.hf import load_pretrained, resolve_spec
+    from mathwright.models.hf import load_pretrained
     from mathwright.models.tiny import build_tiny, is_preset
 
     if cfg.mode == "scratch":
@@ -128,8 +128,7 @@ def build_model(cfg: TrainConfig) -> tuple[Any, Any]:
         return build_tiny(cfg.model, seed=cfg.seed, **cfg.model_fields)
     if is_preset(cfg.model):
         raise ValueError(f"mode {cfg.mode} fine-tunes a pretrained model; {cfg.model!r} is a preset (use mode scratch)")
-    _, gguf = resolve_spec(cfg.model)
-    model, tok = load_pretrained(cfg.model, dtype=cfg.dtype, dequantize=bool(gguf))
+    model, tok = load_pretrained(cfg.model, dtype=cfg.dtype, dequantize=True)  # GGUF: dense, trainable weights
     model.train()
     return model, tok
 
@@ -244,28 +243,18 @@ def merge(adapter_dir: str | Path, out_dir: str | Path, base: str | None = None,
     The base is ``base`` or the spec recorded at training time in ``mathwright_base.json`` (so GGUF bases
     work), else the adapter's ``base_model_name_or_path``.
     """
-    from peft import PeftModel
-
-    from mathwright.models.hf import clear_quantizer, load_pretrained
+    from mathwright.models.hf import _load_adapter, clear_quantizer, load_pretrained
     from mathwright.models.tiny import make_portable
 
     adapter_dir = Path(adapter_dir)
     if base is None:
-        rec = adapter_dir / "mathwright_base.json"
-        if rec.exists():
-            info = json.loads(rec.read_text(encoding="utf-8"))
-            base, dtype = info["model"], info.get("dtype", dtype)
-        else:
-            base = json.loads((adapter_dir / "adapter_config.json").read_text())["base_model_name_or_path"]
-    from mathwright.models.hf import resolve_spec
+        merged, tok = _load_adapter(adapter_dir, dtype=dtype)
+    else:
+        from peft import PeftModel
 
-    model, tok = load_pretrained(base, dtype=dtype, dequantize=bool(resolve_spec(base)[1]))
-    if (adapter_dir / "tokenizer_config.json").exists():
-        from transformers import AutoTokenizer
-
-        tok = AutoTokenizer.from_pretrained(adapter_dir)
-    merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
-    clear_quantizer(merged)
+        model, tok = load_pretrained(base, dtype=dtype, dequantize=True)
+        merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+        clear_quantizer(merged)
     out_dir = Path(out_dir)
     merged.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
