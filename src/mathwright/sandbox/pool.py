@@ -230,9 +230,10 @@ class SandboxPool:
                 if w is None:
                     w = self._fresh_worker()
                 result, keep = self._execute(w, code, wall)
-                if not (result.status == "crashed" and w.zygote.dead and attempt == 0):
+                unsent = result.error == "the worker was gone before the program reached it"
+                if not (result.status == "crashed" and (w.zygote.dead or unsent) and attempt == 0):
                     return result
-                # The zygote died under this worker (not the program's doing): run it again on a new one.
+                # Not the program's doing (its zygote died, or the idle worker was gone): run it on a new one.
                 w.sock.close()
                 w = None
             return result
@@ -259,6 +260,11 @@ class SandboxPool:
         try:
             w.sock.settimeout(wall)
             send_msg(w.sock, {"code": code})
+        except OSError:  # the worker died while idle: the program never reached it
+            w.zygote.end(w.wid, kill=True)
+            return SandboxResult("crashed", "", "the worker was gone before the program reached it", None,
+                                 time.perf_counter() - t0, None), False
+        try:
             msg = recv_msg(w.sock, 6 * (lim.max_output_chars + lim.max_answer_chars + 5000) + 4096,
                            deadline=time.monotonic() + wall)
         except (socket.timeout, TimeoutError):
