@@ -28,7 +28,7 @@ from typing import Sequence
 from mathwright.eval.extract import CHAINS, NUMBER_TOKEN, Chain, choice_letter
 
 REL_TOL = 1e-6  # numbers within this relative distance are equal (1/3 vs 0.3333333)
-MATH_VERIFY_TIMEOUT = 3  # seconds, per parse / verify call
+MATH_VERIFY_TIMEOUT = 5  # seconds per parse / verify call (math-verify's default; sympy can hang)
 
 
 # ---------------------------------------------------------------- numbers
