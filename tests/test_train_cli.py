@@ -85,3 +85,17 @@ def test_two_process_cpu_run(recipe, tmp_path):
         rows = list(csv.DictReader(f))
     assert [r["step"] for r in rows] == ["2", "4"] and {r["world_size"] for r in rows} == {"2"}
     assert (out / "model" / "model.safetensors").exists() and (out / "checkpoint-4").is_dir()
+
+
+def test_time_budget_stops_and_saves():
+    from transformers import TrainerControl
+
+    from mathwright.train.callbacks import TimeBudget
+
+    cb, control = TimeBudget(minutes=1.0), TrainerControl()
+    cb.on_train_begin(None, None, control)
+    cb.on_step_end(None, None, control)
+    assert not control.should_training_stop
+    cb.start -= 61.0
+    cb.on_step_end(None, None, control)
+    assert control.should_training_stop and control.should_save

@@ -1,7 +1,9 @@
-"""Trainer callbacks: the loss curve as CSV (``OUT/loss.csv``), safe across resume and multi-process runs."""
+"""Trainer callbacks: the loss curve as CSV (``OUT/loss.csv``, safe across resume and multi-process runs) and a
+wall-clock training budget."""
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +42,20 @@ class LossCSV(TrainerCallback):
         row.update(step=state.global_step, epoch=round(state.epoch or 0.0, 4), world_size=args.world_size)
         with open(self.path, "a", newline="", encoding="utf-8") as f:
             csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore").writerow(row)
+
+
+class TimeBudget(TrainerCallback):
+    """Stop training cleanly (final save included) once ``minutes`` of wall time have passed since
+    ``on_train_begin``; CPU benchmarks compare what a model reaches within a fixed budget."""
+
+    def __init__(self, minutes: float) -> None:
+        self.seconds = minutes * 60.0
+        self.start = 0.0
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.start = time.monotonic()
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if time.monotonic() - self.start >= self.seconds:
+            control.should_training_stop = True
+            control.should_save = True

@@ -13,6 +13,7 @@
 - ``trainer:`` is passed to TRL's ``SFTConfig`` as is (learning_rate, per_device_train_batch_size,
   max_steps, save_steps, ...); unknown keys fail before anything loads.
 - Resume: a killed run restarts from the newest ``OUT/checkpoint-*`` (``resume: auto``).
+- ``max_minutes`` stops training cleanly after that much wall time (CPU budgets); the final save still happens.
 - Outputs: ``OUT/model`` (final model + tokenizer, or the merged model for LoRA), ``OUT/adapter`` (LoRA
   only), ``OUT/config.yaml`` (resolved config, also copied into ``OUT/model``), ``OUT/loss.csv``,
   TensorBoard events under ``OUT/runs``, ``OUT/train_summary.json`` (tokens seen, wall time, tokens/s).
@@ -65,6 +66,7 @@ class TrainConfig:
     dtype: str = "auto"  # load dtype for pretrained models: auto | float32 | bfloat16
     threads: int | None = None  # torch.set_num_threads per process (None: OMP_NUM_THREADS / torch default)
     resume: str = "auto"  # auto: continue from the newest OUT/checkpoint-*; never; or a checkpoint path
+    max_minutes: float | None = None  # stop (and save) after this much training wall time; None: no limit
     lora: LoraSettings = field(default_factory=LoraSettings)
     trainer: dict[str, Any] = field(default_factory=dict)  # passed to trl.SFTConfig
 
@@ -151,8 +153,11 @@ def sft_config(cfg: TrainConfig) -> Any:
     return SFTConfig(**kw)
 
 
-def train(cfg: TrainConfig) -> Path:
-    """Run SFT as configured; returns the final model directory (``OUT/model``)."""
+def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
+    """Run SFT as configured; returns the final model directory (``OUT/model``).
+
+    ``callbacks``: extra transformers ``TrainerCallback`` objects (e.g. a benchmark's own stopping rule).
+    """
     import torch
     from datasets import Dataset
     from transformers.trainer_utils import get_last_checkpoint
@@ -160,7 +165,7 @@ def train(cfg: TrainConfig) -> Path:
 
     from mathwright.models.hf import clear_quantizer
     from mathwright.models.tiny import describe, make_portable
-    from mathwright.train.callbacks import LossCSV
+    from mathwright.train.callbacks import LossCSV, TimeBudget
     from mathwright.train.config import to_yaml
 
     if cfg.threads:
@@ -179,8 +184,11 @@ def train(cfg: TrainConfig) -> Path:
 
         peft_config = LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
                                  target_modules=list(cfg.lora.target_modules), task_type="CAUSAL_LM")
+    cbs = [LossCSV(out / "loss.csv"), *(callbacks or [])]
+    if cfg.max_minutes:
+        cbs.append(TimeBudget(cfg.max_minutes))
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                         processing_class=tok, peft_config=peft_config, callbacks=[LossCSV(out / "loss.csv")])
+                         processing_class=tok, peft_config=peft_config, callbacks=cbs)
     main = trainer.is_world_process_zero()
     if main:
         out.mkdir(parents=True, exist_ok=True)
