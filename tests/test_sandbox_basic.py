@@ -75,6 +75,27 @@ def test_map_keeps_order_across_workers(pool: SandboxPool) -> None:
         str(i * i) for i in range(30) if i not in (7, 11)]
 
 
+def test_pipelined_map_survives_workers_retiring_mid_chunk(pool: SandboxPool) -> None:
+    kinds = {
+        0: ("ans = {i}", "ok"),
+        1: ("import os\nos.fork()", "forbidden"),
+        2: ("x = bytearray(10**11)", "memory"),
+        3: ("import math\nmath.pi = {i}\nans = {i}", "ok"),
+        4: ("raise ValueError({i})", "error"),
+        5: ("import os\nos.abort()", "crashed"),
+        6: ("print('{i}')\nans = {i}", "ok"),
+    }
+    codes, want = [], []
+    for i in range(42):
+        code, status = kinds[(i * 5) % 7]
+        codes.append(code.format(i=i))
+        want.append(status)
+    results = pool.map(codes, chunk=8)
+    assert [r.status for r in results] == want
+    assert all(r.answer == str(i) for i, r in enumerate(results) if want[i] == "ok")
+    assert pool.run("import math\nans = math.pi").answer == "3.141592653589793"
+
+
 def test_odd_text_and_bad_input(pool: SandboxPool) -> None:
     r = pool.run("print('\\ud800 caf\\u00e9')")
     assert r.status == "ok" and r.stdout.endswith("caf\u00e9\n")

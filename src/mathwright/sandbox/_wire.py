@@ -19,9 +19,14 @@ class WireError(Exception):
     """The peer sent something that is not a well-formed, small enough message."""
 
 
-def send_msg(sock: socket.socket, obj: Any) -> None:
+def frame(obj: Any) -> bytes:
+    """One message as bytes (header + JSON); several frames may be sent back to back (pipelining)."""
     data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
-    sock.sendall(_HEADER.pack(len(data)) + data)
+    return _HEADER.pack(len(data)) + data
+
+
+def send_msg(sock: socket.socket, obj: Any) -> None:
+    sock.sendall(frame(obj))
 
 
 def _recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytes | None:

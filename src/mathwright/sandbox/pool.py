@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from mathwright.sandbox import _launch
-from mathwright.sandbox._wire import WireError, recv_ctl, recv_msg, send_ctl, send_msg
+from mathwright.sandbox._wire import WireError, frame, recv_ctl, recv_msg, send_ctl
 from mathwright.sandbox.limits import STATUSES, Limits, SandboxResult
 
 
@@ -218,73 +218,126 @@ class SandboxPool:
     # -- running ---------------------------------------------------------------------------------
     def run(self, code: str, timeout: float | None = None) -> SandboxResult:
         """Run one program; ``timeout`` (seconds) overrides ``limits.wall_seconds``."""
+        return self._run_many([code], timeout)[0]
+
+    def map(self, codes: Iterable[str], timeout: float | None = None, chunk: int = 16) -> list[SandboxResult]:
+        """Run many programs in parallel over the workers; results in input order.
+
+        Programs go to a worker ``chunk`` at a time, pipelined (the worker starts the next one as soon as
+        it has sent a result); each still has its own wall-clock limit and fresh globals.
+        """
+        codes = list(codes)
+        if not codes:
+            return []
+        size = max(1, min(chunk, -(-len(codes) // self.workers)))
+        groups, cur, cur_bytes = [], [], 0
+        for i, c in enumerate(codes):  # bound each chunk's bytes so a send never waits on the worker
+            n = len(c) if isinstance(c, str) else 0
+            if cur and (len(cur) >= size or cur_bytes + n > _CHUNK_BYTES):
+                groups.append(cur)
+                cur, cur_bytes = [], 0
+            cur.append(i)
+            cur_bytes += n
+        groups.append(cur)
+        results: list[SandboxResult | None] = [None] * len(codes)
+
+        def work(idx: list[int]) -> None:
+            for i, r in zip(idx, self._run_many([codes[i] for i in idx], timeout)):
+                results[i] = r
+
+        if len(groups) == 1 or self.workers == 1:
+            for g in groups:
+                work(g)
+        else:
+            with self._lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="sandbox")
+                ex = self._executor
+            list(ex.map(work, groups))
+        return results  # type: ignore[return-value]
+
+    def _run_many(self, codes: list[str], timeout: float | None) -> list[SandboxResult]:
         if self._closed:
             raise SandboxError("the sandbox pool is closed")
-        if not isinstance(code, str):
-            raise TypeError(f"program must be a str, not {type(code).__name__}")
+        for c in codes:
+            if not isinstance(c, str):
+                raise TypeError(f"program must be a str, not {type(c).__name__}")
         wall = self.limits.wall_seconds if timeout is None else float(timeout)
+        out: list[SandboxResult] = []
+        stalls = 0  # attempts in a row that finished no program (the worker or zygote died under it)
         w = self._idle.get()
         keep = False
         try:
-            for attempt in range(2):
+            while len(out) < len(codes):
                 if w is None:
                     w = self._fresh_worker()
-                result, keep = self._execute(w, code, wall)
-                unsent = result.error == "the worker was gone before the program reached it"
-                if not (result.status == "crashed" and (w.zygote.dead or unsent) and attempt == 0):
-                    return result
-                # Not the program's doing (its zygote died, or the idle worker was gone): run it on a new one.
-                w.sock.close()
-                w = None
-            return result
+                done, keep = self._execute(w, codes[len(out):], wall)
+                out.extend(done)
+                stalls = 0 if done else stalls + 1
+                if stalls >= 2:  # give up on this program rather than loop
+                    out.append(SandboxResult("crashed", "", "the sandbox lost two workers before this program ran",
+                                             None, 0.0, None))
+                    stalls = 0
+                if not keep:
+                    w.sock.close()
+                    w = None
+            return out
         finally:
             if not keep and w is not None:
                 w.sock.close()
                 w = None
             self._idle.put(w)
 
-    def map(self, codes: Iterable[str], timeout: float | None = None) -> list[SandboxResult]:
-        """Run many programs in parallel over the workers; results in input order."""
-        codes = list(codes)
-        if len(codes) <= 1 or self.workers == 1:
-            return [self.run(c, timeout) for c in codes]
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="sandbox")
-            ex = self._executor
-        return list(ex.map(lambda c: self.run(c, timeout), codes))
+    def _execute(self, w: _Worker, codes: list[str], wall: float) -> tuple[list[SandboxResult], bool]:
+        """Pipeline ``codes`` through worker ``w``: results for a prefix of them, and whether ``w`` lives on.
 
-    def _execute(self, w: _Worker, code: str, wall: float) -> tuple[SandboxResult, bool]:
+        A program that was not (or may not have been) run because the worker or its zygote died for
+        reasons of its own gets no result here; the caller runs it again on a fresh worker.
+        """
         lim = self.limits
+        cap = 6 * (lim.max_output_chars + lim.max_answer_chars + 5000) + 4096
+        out: list[SandboxResult] = []
         t0 = time.perf_counter()
         try:
             w.sock.settimeout(wall)
-            send_msg(w.sock, {"code": code})
-        except OSError:  # the worker died while idle: the program never reached it
+            w.sock.sendall(b"".join(frame({"code": c}) for c in codes))
+        except OSError:  # the worker died while idle: no program reached it
             w.zygote.end(w.wid, kill=True)
-            return SandboxResult("crashed", "", "the worker was gone before the program reached it", None,
-                                 time.perf_counter() - t0, None), False
-        try:
-            msg = recv_msg(w.sock, 6 * (lim.max_output_chars + lim.max_answer_chars + 5000) + 4096,
-                           deadline=time.monotonic() + wall)
-        except (socket.timeout, TimeoutError):
-            w.zygote.end(w.wid, kill=True)
-            return SandboxResult("timeout", "", f"wall-clock limit of {wall:g} s exceeded", None,
-                                 time.perf_counter() - t0, "wall"), False
-        except WireError as e:
-            w.zygote.end(w.wid, kill=True)
-            return SandboxResult("crashed", "", f"the worker broke the protocol: {e}", None,
-                                 time.perf_counter() - t0, None), False
-        except OSError:
-            msg = None  # the worker is gone (broken pipe, reset)
-        elapsed = time.perf_counter() - t0
-        if msg is None:
-            status, limit, error = _describe(w.zygote.end(w.wid, kill=False, grace=1.0), elapsed, lim)
-            return SandboxResult(status, "", error, None, elapsed, limit), False
-        status, stdout, error, answer, limit, retire = _clean(msg, lim)
-        if retire:
-            w.zygote.end(w.wid, kill=False, grace=2.0)
-        return SandboxResult(status, stdout, error, answer, elapsed, limit), not retire
+            return out, False
+        for _ in codes:
+            try:
+                msg = recv_msg(w.sock, cap, deadline=time.monotonic() + wall)
+            except (socket.timeout, TimeoutError):
+                w.zygote.end(w.wid, kill=True)
+                out.append(SandboxResult("timeout", "", f"wall-clock limit of {wall:g} s exceeded", None,
+                                         time.perf_counter() - t0, "wall"))
+                return out, False
+            except WireError as e:
+                w.zygote.end(w.wid, kill=True)
+                out.append(SandboxResult("crashed", "", f"the worker broke the protocol: {e}", None,
+                                         time.perf_counter() - t0, None))
+                return out, False
+            except OSError:
+                msg = None  # the worker is gone (broken pipe, reset)
+            elapsed = time.perf_counter() - t0
+            if msg is None:
+                wait = w.zygote.end(w.wid, kill=False, grace=1.0)
+                if w.zygote.dead:
+                    return out, False  # not the program's doing: it runs again elsewhere
+                status, limit, error = _describe(wait, elapsed, lim)
+                out.append(SandboxResult(status, "", error, None, elapsed, limit))
+                return out, False
+            status, stdout, error, answer, limit, retire = _clean(msg, lim)
+            out.append(SandboxResult(status, stdout, error, answer, elapsed, limit))
+            t0 = time.perf_counter()
+            if retire:
+                w.zygote.end(w.wid, kill=False, grace=2.0)
+                return out, False
+        return out, True
+
+
+# Bytes of program text per pipelined chunk: well under a socket buffer, so sending never blocks.
+_CHUNK_BYTES = 64 * 1024
 
 
 _DEFAULT: SandboxPool | None = None
