@@ -170,16 +170,28 @@ def _run_shard(shard: Shard) -> dict[str, dict[str, int]]:
         for name, rs in groups.items()}
     part: Path = job["part"]
     for name, ls in lines.items():
-        tmp = part / f"shard-{shard.index:06d}.{name}.jsonl.tmp"
+        tmp = part / f"shard-{shard.index:06d}.{name}.jsonl.{os.getpid()}.tmp"  # pid: never shared with a stray worker
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(ls)
         os.replace(tmp, part / f"shard-{shard.index:06d}.{name}.jsonl")
     # The marker is written last: a shard is finished iff its marker exists.
     marker = part / f"shard-{shard.index:06d}.done.json"
-    with open(str(marker) + ".tmp", "w") as f:
+    with open(f"{marker}.{os.getpid()}.tmp", "w") as f:
         json.dump(counts, f)
-    os.replace(str(marker) + ".tmp", marker)
+    os.replace(f"{marker}.{os.getpid()}.tmp", marker)
     return counts
+
+
+def _die_with_parent() -> None:
+    """Pool initializer: on Linux, have the kernel kill this worker when the parent dies (a killed run
+    must not leave workers writing into the partial directory while it is rerun)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _default_encode(rec: dict) -> str:
@@ -316,7 +328,7 @@ def write_dataset(
     pool = None
     try:
         if workers > 1 and len(todo) > 1:
-            pool = mp.get_context("fork").Pool(min(workers, len(todo)))
+            pool = mp.get_context("fork").Pool(min(workers, len(todo)), initializer=_die_with_parent)
             results = pool.imap(_run_shard, todo)
         else:
             results = map(_run_shard, todo)
