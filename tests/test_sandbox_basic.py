@@ -117,6 +117,8 @@ def test_pool_survives_its_zygote_dying(pool: SandboxPool) -> None:
 def test_program_too_long(pool: SandboxPool) -> None:
     r = pool.run("#" * (pool.limits.max_code_chars + 1))
     assert (r.status, r.limit) == ("error", "code_size")
+    rs = pool.map(["ans = 1", "#" * (10 * pool.limits.max_code_chars), "ans = 3"])
+    assert [(r.status, r.answer) for r in rs] == [("ok", "1"), ("error", None), ("ok", "3")]
 
 
 def test_limits_are_validated() -> None:

@@ -45,7 +45,10 @@ def served():
 def test_openai_client_round_trip(served) -> None:
     from openai import OpenAI
 
+    import httpx
+
     model, base = served
+    assert httpx.get(base[: -len("/v1")] + "/health", timeout=10).json() == {"status": "ok"}
     client = OpenAI(base_url=base, api_key="unused", max_retries=0, timeout=60)
     assert [m.id for m in client.models.list().data] == ["tiny"]
 

@@ -109,6 +109,10 @@ def build_app(model: Model, name: str | None = None) -> Any:
         c = sum(count(t) for texts in outs for t in texts)
         return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
     @app.get("/v1/models")
     def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": model_id, "object": "model", "created": created,

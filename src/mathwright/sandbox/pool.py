@@ -262,6 +262,14 @@ class SandboxPool:
         for c in codes:
             if not isinstance(c, str):
                 raise TypeError(f"program must be a str, not {type(c).__name__}")
+        too_long = [len(c) > self.limits.max_code_chars for c in codes]
+        if any(too_long):  # refused here: never sent, so a huge program cannot break a worker's framing
+            ran = iter(self._run_many([c for c, t in zip(codes, too_long) if not t], timeout))
+            refusal = SandboxResult("error", "", f"program longer than the {self.limits.max_code_chars} "
+                                    "characters allowed", None, 0.0, "code_size")
+            return [refusal if t else next(ran) for t in too_long]
+        if not codes:
+            return []
         wall = self.limits.wall_seconds if timeout is None else float(timeout)
         out: list[SandboxResult] = []
         stalls = 0  # attempts in a row that finished no program (the worker or zygote died under it)
