@@ -183,9 +183,10 @@ def test_tampering_does_not_leak_into_later_programs(host) -> None:
     pool, _, _ = host
     for _ in range(pool.workers):  # every worker gets tampered with once
         assert pool.run("import math, builtins\nmath.pi = 3\nbuiltins.len = lambda x: 0").status == "ok"
+        assert pool.run("import json\njson.dumps = lambda *a, **k: '{}'").status == "ok"
     for _ in range(2 * pool.workers):
-        r = pool.run("import math\nprint(math.pi, len('abc'))")
-        assert r.stdout == "3.141592653589793 3\n", r
+        r = pool.run("import math, json\nprint(math.pi, len('abc'), json.dumps([1]))")
+        assert r.stdout == "3.141592653589793 3 [1]\n", r
     assert pool.run("x = 5").status == "ok"
     r = pool.run("print(x)")  # fresh globals for every program
     assert r.status == "error" and "NameError" in r.error, r

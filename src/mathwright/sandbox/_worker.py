@@ -24,8 +24,12 @@ from mathwright.sandbox._wire import recv_msg, send_msg
 from mathwright.sandbox.limits import Limits
 
 # Modules whose namespaces a program could tamper with to change later programs' results.
+# (The worker's own machinery is watched too: a program that patches json or socket would otherwise
+# change what later programs' results look like on the wire.)
 WATCHED = ("builtins", "math", "cmath", "fractions", "decimal", "numbers", "itertools", "functools",
-           "operator", "collections", "statistics", "sympy", "numpy")
+           "operator", "collections", "statistics", "sympy", "numpy", "sys", "os", "json", "json.encoder",
+           "json.decoder", "socket", "resource", "mathwright.sandbox._wire", "mathwright.sandbox._worker",
+           "mathwright.sandbox._guard")
 
 
 # sys.audit replaced would silence the audit events raised from Python code (subprocess, ...).
