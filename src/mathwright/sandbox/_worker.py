@@ -75,12 +75,28 @@ def _snapshot() -> tuple[Any, ...]:
     return tuple((name, vars(mod).copy()) for name in WATCHED if (mod := sys.modules.get(name)) is not None)
 
 
-def _unchanged(before: tuple[Any, ...]) -> bool:
-    """Tuple comparison checks identity first, so unchanged modules compare in C without calling __eq__."""
-    try:
-        return bool(_snapshot() == before)
-    except Exception:  # a replaced value whose __eq__ misbehaves (numpy arrays) counts as a change
-        return False
+def _restore(before: tuple[Any, ...]) -> bool:
+    """Put every watched module's namespace back as it was; True if any had changed.
+
+    Dict comparison checks identity first, so unchanged modules compare in C without calling __eq__.
+    Restoring (not just detecting) matters: the worker itself still has to report this program's result
+    with json and socket after, say, ``json.dumps = ...``.
+    """
+    changed = False
+    for name, copy in before:
+        mod = sys.modules.get(name)
+        if mod is None:
+            continue
+        d = vars(mod)
+        try:
+            same = bool(d == copy)
+        except Exception:  # a replaced value whose __eq__ misbehaves (numpy arrays) counts as a change
+            same = False
+        if not same:
+            d.clear()
+            d.update(copy)
+            changed = True
+    return changed
 
 
 def _error_text(exc: BaseException, cap: int = 2000) -> str:
@@ -247,6 +263,7 @@ class Worker:
                 result = {"status": "crashed", "stdout": "", "error": f"worker failure: {type(e).__name__}",
                           "answer": None, "limit": None}
             self.tasks += 1
+            tampered = _restore(before) or self.tampered or sys.audit is not _SYS_AUDIT
             ru = resource.getrusage(resource.RUSAGE_SELF)
             import _thread
 
@@ -255,9 +272,7 @@ class Worker:
                 or self.tasks >= self.limits.max_tasks_per_worker
                 or self.cpu_soft - (ru.ru_utime + ru.ru_stime) < self.limits.cpu_seconds
                 or _thread._count() > 0
-                or self.tampered
-                or not _unchanged(before)
-                or sys.audit is not _SYS_AUDIT
+                or tampered
             )
             send_msg(self.chan, result)
             if result["retire"]:
