@@ -167,7 +167,7 @@ def test_per_machine_lora_adapters_switch_by_machine(tmp_path) -> None:
         return orig(prompts, cfg)
 
     sw.hf.generate = spy
-    runs = solve_problems([Problem("sub", 52, 37), Problem("add", 4, 5)], sw.models(), mode="local", max_steps=6)
+    runs = solve_problems([Problem("sub", 52, 37), Problem("add", 4, 5)], sw.models(), mode="local", max_steps=4)
     assert all(r.steps > 0 for r in runs)
     assert ("ADD", "ADD") in seen and ("SUB", "SUB") in seen
     assert all(active == machine or (active == "base" and machine not in ("ADD", "SUB")) for machine, active in seen)

@@ -198,8 +198,11 @@ def _local_next(r: Run, resp: str, want: str, machine: str, check: bool) -> None
 # ------------------------------------------------------------------------------------------- the loop
 def solve_problems(problems: Sequence[Problem], model: Model | Mapping[str, Model], *, mode: str = "local",
                    machines: str = "long", check: bool = False, batch_size: int = 64,
-                   max_steps: int = 200_000, keep_trace: bool = False) -> list[Run]:
-    """Run every problem to its answer; steps of all unfinished problems are batched per model."""
+                   max_steps: int = 200_000, keep_trace: bool = False, stop_on_error: bool = False) -> list[Run]:
+    """Run every problem to its answer; steps of all unfinished problems are batched per model.
+
+    With ``check``, every step is compared with the oracle's; ``stop_on_error`` then ends a run at its first
+    mismatch, as CAEF's lock-step checker does."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
     runs = [_start(align(p, machines), mode) for p in problems]
@@ -237,6 +240,8 @@ def solve_problems(problems: Sequence[Problem], model: Model | Mapping[str, Mode
                         _local_next(r, resp, want, machine, check)
                 except (ValueError, KeyError, IndexError) as e:
                     r.error = f"step {r.steps}: {e}"
+                if stop_on_error and r.first_error and r.error is None:
+                    r.error, r.answer, r.done = f"first mismatch: {r.first_error}", None, False
                 if r.steps >= max_steps and not r.done:
                     r.error = f"no halt after {max_steps} steps"
     dt = time.perf_counter() - t0
