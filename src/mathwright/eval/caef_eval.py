@@ -143,6 +143,7 @@ def compute_caef_metrics(records: list[dict], buckets) -> dict:
                 "digit_match": _frac(sum(r["digit_match"] for r in rs), len(rs)),
                 "step_accuracy": _frac(ex[0] + co[0], ex[1] + co[1]),
                 "executor_step_accuracy": _frac(*ex), "composer_step_accuracy": _frac(*co),
+                "executor_steps": ex[1], "composer_steps": co[1],
                 "executor_exact": _frac(sum(r["all_steps_ok"] for r in rs), len(rs)),
                 "aligner_accuracy": _frac(sum(r["aligner_ok"] for r in rs), len(rs)),
                 "steps_per_problem": _frac(sum(r["steps"] for r in rs), len(rs)),
@@ -157,13 +158,18 @@ def compute_caef_metrics(records: list[dict], buckets) -> dict:
     return out
 
 
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}"
+
+
 def caef_table(metrics: dict) -> str:
     """Markdown table of the CAEF measures per bucket."""
     rows = ["| task | n | exact % | steps ok % | executor steps % | composer steps % | executor-exact % | "
             "aligner % | model calls | chars gen. | s/problem |", "|---|" + "---:|" * 10]
     for b in list(metrics["buckets"].values()) + [dict(metrics, label="**all**")]:
         rows.append(f"| {b['label']} | {b['n']} | {100 * b['exact_match']:.1f} | {100 * b['step_accuracy']:.2f} | "
-                    f"{100 * b['executor_step_accuracy']:.2f} | {100 * b['composer_step_accuracy']:.2f} | "
+                    f"{100 * b['executor_step_accuracy']:.2f} | "
+                    f"{_pct(b['composer_step_accuracy']) if b['composer_steps'] else '–'} | "
                     f"{100 * b['executor_exact']:.1f} | {100 * b['aligner_accuracy']:.1f} | "
                     f"{b['steps_per_problem']:.0f} | {b['chars_per_problem']:.0f} | {b['seconds_per_problem']:.3f} |")
     return "\n".join(rows)
