@@ -260,3 +260,13 @@ class GoatMix:
                                     "mul_nm the longer factor; div_n1 the quotient (dividend up to one digit more; "
                                     "the divide-by-zero bucket has dividends up to max_digits+1 digits); div_nm the dividend"),
         }
+
+
+def sample_goat(n: int, seed: int = 0, config: GoatMixConfig = GoatMixConfig()) -> list[Problem]:
+    """``n`` problems of the Goat mix (shuffled), e.g. for an evaluation set in Goat's distribution.
+
+    >>> [p.expr() for p in sample_goat(3, seed=1)]
+    ['2952323987616 / 3', '935351532923 + 229944532028', '331020807702 - 519410398235']
+    """
+    mix = GoatMix(config, n=n, seed=seed)
+    return list(mix.problems(random.Random(seed), mix.plan().tolist()))
