@@ -10,7 +10,7 @@ Phases (each resumable; ``all`` runs them in order):
 - ``data``: ``generate mathinstruct`` on a small, short-sequence slice of GSM8K train plus synthetic word
   problems and Goat arithmetic (PoT kept only when the sandbox prints the gold answer).
 - ``base`` / ``tuned``: greedy CoT and PoT completions with MAmmoTH's Alpaca prompt (zero-shot, the training
-  prompt) for the first problems of the subset, chunk by chunk into ``generations.jsonl`` (a RecordLog:
+  prompt) for the first problems of the subset, chunk by chunk into ``generations_TAG.jsonl`` (a RecordLog:
   a killed run resumes); ``--stop-at HH:MM`` (UTC) ends a phase early, so n is "as many as time allowed".
 - ``train``: ``mathwright train configs/gemma3-270m-mathinstruct-lora.yaml`` on the phase-``data`` file.
 - ``report``: runs every PoT program in the sandbox, scores CoT / PoT / hybrid (PoT, falling back to the CoT
@@ -89,7 +89,8 @@ def phase_generate(args: argparse.Namespace, tag: str, model_spec: str, n: int |
 
     tpl = PROMPTS.get("alpaca")
     probs = subset(n or args.n)
-    log = RecordLog(args.out / "generations.jsonl", key="key")
+    # one log per model: two phases may run side by side, and a RecordLog rewrites its file on open
+    log = RecordLog(args.out / f"generations_{tag}.jsonl", key="key")
     todo = [p for p in probs if f"{tag}:{p.id}" not in log]
     if not todo:
         print(f"{tag}: all {len(probs)} generated")
@@ -196,8 +197,9 @@ def phase_report(args: argparse.Namespace) -> dict:
     from mathwright.sandbox import Limits, SandboxPool
 
     by: dict[str, dict] = {"base": {}, "tuned": {}}
-    for _, r in read_jsonl(args.out / "generations.jsonl"):
-        by.setdefault(r["tag"], {})[r["id"]] = r
+    for path in sorted(args.out.glob("generations*.jsonl")):
+        for _, r in read_jsonl(path):
+            by.setdefault(r["tag"], {})[r["id"]] = r
     probs = [p for p in subset(SUBSET_N) if p.id in by["base"] and p.id in by["tuned"]]
     if not probs:
         raise SystemExit("report: no problem has completions from both models yet")
@@ -287,11 +289,7 @@ def main() -> None:
     if args.phase in ("all", "train"):
         phase_train(args, args.out / "train.jsonl")
     if args.phase in ("all", "tuned"):
-        done = {r["id"] for _, r in read_jsonl(args.out / "generations.jsonl") if r["tag"] == "base"} \
-            if (args.out / "generations.jsonl").exists() else set()
-        # the tuned model first covers what the base model covered (equal n), then continues
-        phase_generate(args, "tuned", str(args.out / "lora" / "model"), n=max(
-            [i + 1 for i, p in enumerate(subset(SUBSET_N)) if p.id in done] or [args.n]))
+        phase_generate(args, "tuned", str(args.out / "lora" / "model"))
     if args.phase in ("all", "report"):
         phase_report(args)
 
