@@ -193,6 +193,16 @@ def test_tampering_does_not_leak_into_later_programs(host) -> None:
 
 
 @pytest.mark.slow
+def test_disk_filler_is_capped_and_cleaned(host) -> None:
+    pool, _, _ = host
+    r = pool.run("for i in range(100):\n    open(f'f{i}', 'w').write('x' * 15_000_000)", timeout=60)
+    assert r.status == "error" and ("No space left" in r.error or "File too large" in r.error), r
+    r = pool.run("import shutil\nu = shutil.disk_usage('.')\nprint(u.used < 10**6)")
+    assert r.stdout == "True\n", r  # the next program starts with an empty directory
+    _still_serving(pool)
+
+
+@pytest.mark.slow
 def test_cpu_limit() -> None:
     with SandboxPool(Limits(cpu_seconds=1, wall_seconds=30), workers=1) as pool:
         r = pool.run("while True:\n    pass")

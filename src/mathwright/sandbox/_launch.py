@@ -34,6 +34,9 @@ def _probe(cmd: list[str]) -> bool:
 
 _PROBED: dict[str, bool] = {}
 
+# Size of the sandbox's private /tmp (bubblewrap), shared by all workers of one pool.
+TMPFS_BYTES = 512 * 2**20
+
 
 def available(isolation: str) -> bool:
     """Whether ``isolation`` works on this machine (probed once per process)."""
@@ -97,7 +100,8 @@ def _bwrap_args() -> list[str]:
         args += ["--ro-bind-try", f, f]
     for p in _readonly_paths():
         args += ["--ro-bind", p, p]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    # /tmp is memory-backed: cap it, or files written by programs could fill the host's RAM.
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp", "--chdir", "/tmp"]
     for k, v in CLEAN_ENV.items():
         args += ["--setenv", k, v]
     return args + ["--"]

@@ -29,7 +29,7 @@ from mathwright.sandbox.limits import Limits
 WATCHED = ("builtins", "math", "cmath", "fractions", "decimal", "numbers", "itertools", "functools",
            "operator", "collections", "statistics", "sympy", "numpy", "sys", "os", "json", "json.encoder",
            "json.decoder", "socket", "resource", "mathwright.sandbox._wire", "mathwright.sandbox._worker",
-           "mathwright.sandbox._guard")
+           "mathwright.sandbox._guard", "shutil")
 
 
 # sys.audit replaced would silence the audit events raised from Python code (subprocess, ...).
@@ -255,7 +255,6 @@ class Worker:
                 msg = None
             if msg is None:
                 os._exit(0)
-            self._clean_workdir()
             before = _snapshot()
             try:
                 result = self.run(str(msg.get("code", "")))
@@ -264,6 +263,7 @@ class Worker:
                           "answer": None, "limit": None}
             self.tasks += 1
             tampered = _restore(before) or self.tampered or sys.audit is not _SYS_AUDIT
+            self._clean_workdir()  # at once: the private /tmp is shared by the pool's workers and capped
             ru = resource.getrusage(resource.RUSAGE_SELF)
             import _thread
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -100,7 +101,10 @@ def main(argv: list[str]) -> None:
             ours.close()
         elif op in ("kill", "reap"):
             grace = 0.0 if op == "kill" else float(msg.get("grace", 1.0))
-            send_ctl(ctl, {"wait": _wait(int(msg["wid"]), grace)})
+            wid = int(msg["wid"])
+            send_ctl(ctl, {"wait": _wait(wid, grace)})
+            # A worker killed mid-program leaves its files behind; nobody else will ever clean them.
+            shutil.rmtree(os.path.join(root, f"w{wid}"), ignore_errors=True)
         else:
             send_ctl(ctl, {"error": f"unknown op {op!r}"})
 
