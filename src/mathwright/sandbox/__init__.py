@@ -23,6 +23,7 @@ recursion                   ``sys.setrecursionlimit(recursion_limit)`` per progr
 int/str digits              ``sys.set_int_max_str_digits(4300)`` kept (CVE-2020-10735)  ``error`` (int_digits)
 program size                longer than ``max_code_chars`` is refused                  ``error`` (code_size)
 file size / open files      RLIMIT_FSIZE (EFBIG, not a signal) / RLIMIT_NOFILE           ``error``
+disk                        private ``/tmp`` is a 512 MiB tmpfs (bwrap), wiped per program ``error`` (ENOSPC)
 no processes                audit hook; seccomp denies fork, vfork, execve, non-thread  ``forbidden``
                             clone; RLIMIT_NPROC
 no network                  audit hook; seccomp denies socket/connect/bind; network      ``forbidden``
