@@ -209,6 +209,15 @@ def phase_report(args: argparse.Namespace) -> dict:
     summ_path = args.out / "lora" / "train_summary.json"
     summ = json.loads(summ_path.read_text()) if summ_path.exists() else {}
     n = len(probs)
+    trained_on = ""
+    if args.train_records:
+        small = args.out / f"train_{args.train_records}.jsonl"
+        k = sum(1 for _ in read_jsonl(small)) if small.exists() else "?"
+        trained_on = (f" **LoRA saw only {k} of them**: the shortest problems per source, CoT and PoT record "
+                      f"of each (`--train-records {args.train_records}`), because CPU time was the limit.")
+    overrides = f" with `{' '.join(args.train_override)}`" if args.train_override else ""
+    if args.max_steps:
+        overrides += f", `trainer.max_steps={args.max_steps}`"
 
     def pct(k: int) -> str:
         return f"{100 * k / n:.1f}% ({k}/{n})"
@@ -236,16 +245,16 @@ CoT accuracy is mathwright's value-based grader; lm-eval strict / flexible CoT f
 
 **Training data** (`mathwright generate mathinstruct`, seed {args.seed}): {meta['records']} records from {data_lines}.
 GSM8K problems were restricted to short ones (question <= {args.max_question_chars} chars, solution <=
-{args.max_solution_chars} chars) to keep CPU sequences short. Full-train-set PoT yield (all 7,473 GSM8K
-train problems) is measured by `mathwright generate mathinstruct --sources gsm8k`: see the data notes below.
+{args.max_solution_chars} chars) to keep CPU sequences short.{trained_on}
 
-**Training** (`{RECIPE.relative_to(REPO)}`): LoRA r=16 on all attention and MLP projections, 1 epoch,
+**Training** (`{RECIPE.relative_to(REPO)}`{overrides}): LoRA r=16 on all attention and MLP projections,
 {summ.get('steps', '?')} steps, final loss {summ.get('final_loss', '?')}, {summ.get('wall_seconds', '?')} s wall,
 {summ.get('tokens_per_second', '?')} tokens/s.
 
-The machine was shared with other jobs (2 cores, up to 8 concurrent processes), so the seconds are
-upper bounds; n is what the time budget allowed. A 270M model trained for minutes on a few hundred
-records is a smoke-scale reproduction of the recipe, not of MAmmoTH's numbers (MAmmoTH-7B hybrid: 53.6%).
+The machine was shared with other jobs (2 cores, load average 15-20 during this run), so seconds are
+upper bounds, the training budget was tiny and n is what the time budget allowed: with n this small a
+difference of a few problems is noise. This is a smoke-scale run of the recipe, not a reproduction of
+MAmmoTH's numbers (MAmmoTH-7B hybrid GSM8K: 53.6%).
 """
     if args.full_yield:
         body += "\n" + args.full_yield
