@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from mathwright.arith.problem import Problem
 from mathwright.cli.apps import app
 from mathwright.data.mathinstruct import MathInstructConfig, build, generate_mathinstruct, meta_path, write_records
 from mathwright.formats import pot
@@ -135,3 +136,15 @@ def test_cli_writes_data_and_sidecar_and_rejects_bad_input(sample_gsm8k: Path, t
     assert res.exit_code == 2 and "valid sources" in res.output and not bad.exists()
     res = runner.invoke(app, ["generate", "mathinstruct", "--out", str(tmp_path / "x.csv")])
     assert res.exit_code == 2
+
+
+def test_arithmetic_programs_print_goat_answers_in_the_sandbox(pool) -> None:
+    probs = [Problem("add", 123456789, 987654321), Problem("sub", 5, 9), Problem("mul", 12345678, 87654321),
+             Problem("div", 17, 5), Problem("div", 20, 5), Problem("div", 3, 0), Problem("div", 17, -5),
+             Problem("div", -17, 5), Problem("lt", 3, 2), Problem("eq", 4, 4), Problem("gt", 9, 2)]
+    checks = pot.check_many([pot.problem_to_program(p) for p in probs], [p.answer_text() for p in probs], pool=pool)
+    assert [c.got for c in checks] == [p.answer_text() for p in probs]
+    assert all(c.ok for c in checks)
+    # the check can fail: a program printing something else is rejected with its status
+    bad = pot.check_many(["print(41)", "raise ValueError('x')", None], ["42", "1", "1"], pool=pool)
+    assert [b.status for b in bad] == ["wrong_answer", "error", "no_program"] and not any(b.ok for b in bad)

@@ -91,16 +91,3 @@ def test_numbers_equal_and_printed_answer() -> None:
 def test_registered_in_formats() -> None:
     fmt = FORMATS.get("pot")
     assert fmt.parse("print(1)") == "print(1)" and fmt.trigger == " Let's write a program."
-
-
-@pytest.mark.slow
-def test_arithmetic_programs_print_goat_answers_in_the_sandbox() -> None:
-    probs = [Problem("add", 123456789, 987654321), Problem("sub", 5, 9), Problem("mul", 12345678, 87654321),
-             Problem("div", 17, 5), Problem("div", 20, 5), Problem("div", 3, 0), Problem("div", 17, -5),
-             Problem("div", -17, 5), Problem("lt", 3, 2), Problem("eq", 4, 4), Problem("gt", 9, 2)]
-    checks = pot.check_many([pot.problem_to_program(p) for p in probs], [p.answer_text() for p in probs])
-    assert [c.got for c in checks] == [p.answer_text() for p in probs]
-    assert all(c.ok for c in checks)
-    # the check can fail: a program printing something else is rejected with its status
-    bad = pot.check_many(["print(41)", "raise ValueError('x')", None], ["42", "1", "1"])
-    assert [b.status for b in bad] == ["wrong_answer", "error", "no_program"] and not any(b.ok for b in bad)
