@@ -139,6 +139,13 @@ def test_e2e_tiny_model_every_strategy(shared_data: Path, tmp_path: Path, monkey
     from mathwright.sandbox import STATUSES, Limits, SandboxPool
 
     model = load_model("tiny-100k")
+    # the shared-prefix KV cache gives the same greedy text as encoding every prompt whole
+    from mathwright.solve.prefix_cache import PrefixCachedModel
+
+    prefix = "Q: 1+1\nA: 2\n\nQ: 2+5\nA: 7\n\n"
+    prompts = [prefix + "Q: 3+4\nA:", prefix + "Q: 12+30\nA:", "Q: 9+9\nA:"]
+    cfg = GenerationConfig(max_new_tokens=5, stop=("Q:",), batch_size=4)
+    assert PrefixCachedModel(model, [prefix]).generate(prompts, cfg) == model.generate(prompts, cfg)
     with SandboxPool(limits=Limits(), workers=1) as pool:
         for strat in ("cot", "pot", "hybrid", "vote"):
             out = tmp_path / strat
