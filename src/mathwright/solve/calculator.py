@@ -274,7 +274,8 @@ class CalculatorProcessor:
         self.prompt_len = prompt_len
         self.lookback = lookback
         vocab = tokenizer.get_vocab()
-        self.eq_ids = {i for i in vocab.values() if "=" in tokenizer.decode([i])}
+        # token strings keep ASCII "=" as is (byte-level BPE, sentencepiece, char vocabularies alike)
+        self.eq_ids = {i for t, i in vocab.items() if "=" in t}
         self.queues: dict[int, list[int]] = {}
         self.calls = 0  # number of results injected (for tests and logs)
 
