@@ -56,6 +56,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dtype", default="float32", help="training dtype of the base (LoRA weights stay float32)")
     ap.add_argument("--no-results", action="store_true", help="do not write docs/RESULTS.md")
     a = ap.parse_args()
     out: Path = a.out
@@ -76,8 +77,8 @@ def main() -> None:
     train_dir = out / "train"
     cfg = load_train_config(REPO / "configs" / "gemma3-270m-lora.yaml", [
         f"data=[{data}]", f"output_dir={train_dir}", f"max_minutes={a.max_minutes}", f"threads={a.threads}",
-        f"seed={a.seed}", f"trainer.max_steps={a.max_steps}", f"trainer.learning_rate={a.lr}",
-        f"trainer.per_device_train_batch_size={a.batch_size}", "trainer.report_to=[]", "trainer.save_steps=25",
+        f"seed={a.seed}", f"dtype={a.dtype}", f"trainer.max_steps={a.max_steps}", f"trainer.learning_rate={a.lr}",
+        f"trainer.per_device_train_batch_size={a.batch_size}", "trainer.report_to=[]", "trainer.save_steps=10", "trainer.logging_steps=2",
         "trainer.disable_tqdm=true"])
     if not (train_dir / "train_summary.json").exists():
         train(cfg)
@@ -92,7 +93,7 @@ def main() -> None:
     (out / "result.json").write_text(json.dumps(result, indent=2))
     body = f"""
 LoRA (Goat settings: r 64, alpha 64, dropout 0.05 on q, k, v, o) on Gemma 3 270M (the bundled Q4_K_M gguf,
-dequantised, trained in float32, {a.threads} threads), Goat's addition bucket ({a.n_train} records, operands of
+dequantised, trained in {a.dtype}, {a.threads} threads), Goat's addition bucket ({a.n_train} records, operands of
 1-16 digits, Goat's instruction templates, prompt `{{instruction}}\\nAnswer: `, prompt masked out of the loss).
 Evaluation: {a.n_eval} fresh 8D+8D problems, greedy, bf16 decoding, `mathwright eval arith --format goat`.
 
@@ -104,10 +105,10 @@ Evaluation: {a.n_eval} fresh 8D+8D problems, greedy, bf16 decoding, `mathwright 
 | training | value |
 |---|---|
 | optimizer steps x batch | {summary['steps']} x {a.batch_size} (lr {a.lr}, cosine, wall cap {a.max_minutes} min) |
-| tokens seen (prompt + completion, no padding) | {summary['tokens_seen_this_run']:.0f} |
+| tokens seen (prompt + completion, no padding) | {summary['tokens_seen_this_run'] or 0:.0f} |
 | training wall time | {summary['wall_seconds']:.0f} s |
-| **training tokens/s** | **{summary['tokens_per_second']}** |
-| final logged loss | {summary['final_loss']:.3f} |
+| **training tokens/s** | **{summary['tokens_per_second'] or 'n/a'}** |
+| training loss (mean over the run) | {summary['train_loss']:.3f} |
 
 The machine was shared with other jobs during this run (1-minute load average {load0:.1f} at the start and
 {load1:.1f} at the end, on 2 cores), so the throughput is a lower bound for an idle machine. Goat-7B reaches

@@ -21,8 +21,12 @@ class LossCSV(TrainerCallback):
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.start = 0.0
+        self.tokens = 0.0  # tokens trained on in this run (all processes), at the last logging step ...
+        self.seconds = 0.0  # ... and the training wall time up to that step: tokens/s = tokens / seconds
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.start = time.monotonic()
         if not state.is_world_process_zero:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,6 +40,8 @@ class LossCSV(TrainerCallback):
             w.writerows(kept)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
+        if logs and "num_tokens" in logs:  # also in the end-of-training log, which has no loss row
+            self.tokens, self.seconds = float(logs["num_tokens"]), time.monotonic() - self.start
         if not state.is_world_process_zero or not logs or not ({"loss", "eval_loss"} & set(logs)):
             return
         row = {k: logs.get(k, "") for k in COLUMNS}

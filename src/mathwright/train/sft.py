@@ -184,7 +184,8 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
 
         peft_config = LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
                                  target_modules=list(cfg.lora.target_modules), task_type="CAUSAL_LM")
-    cbs = [LossCSV(out / "loss.csv"), *(callbacks or [])]
+    loss_log = LossCSV(out / "loss.csv")
+    cbs = [loss_log, *(callbacks or [])]
     if cfg.max_minutes:
         cbs.append(TimeBudget(cfg.max_minutes))
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
@@ -225,7 +226,6 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
             make_portable(final)
         (final / "mathwright_train.yaml").write_text(to_yaml(cfg), encoding="utf-8")
         log = trainer.state.log_history
-        tokens = next((h["num_tokens"] for h in reversed(log) if "num_tokens" in h), None)
         summary = {
             "model": describe(model) if cfg.mode != "lora" else f"LoRA r={cfg.lora.r} on {cfg.model}",
             "mode": cfg.mode,
@@ -234,9 +234,9 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
             "world_size": args.world_size,
             "train_loss": result.training_loss,
             "final_loss": next((h["loss"] for h in reversed(log) if "loss" in h), None),
-            "tokens_seen_this_run": tokens,
+            "tokens_seen_this_run": loss_log.tokens,  # at the last logging step; prompt + completion, no padding
             "wall_seconds": round(wall, 2),
-            "tokens_per_second": round(tokens / wall, 1) if tokens and wall > 0 else None,
+            "tokens_per_second": round(loss_log.tokens / loss_log.seconds, 1) if loss_log.seconds > 0 else None,
             "train_runtime": result.metrics.get("train_runtime"),
         }
         from mathwright.data.io import write_json
