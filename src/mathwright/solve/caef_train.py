@@ -119,7 +119,8 @@ def exact_fraction(model, tok, pairs, batch: int = 256) -> float:
 def train_steps(pairs: Sequence[tuple[str, str]], out_dir: str | Path, *, preset: str = "tiny-1m",
                 minutes: float = 5.0, batch_size: int = 64, lr: float = 3e-3, seed: int = 0,
                 eval_every: int = 200, threads: int = 1, max_steps: int | None = None,
-                weights: Sequence[float] | None = None, **fields) -> TrainReport:
+                weights: Sequence[float] | None = None, init_from: str | Path | None = None,
+                **fields) -> TrainReport:
     """Train a fresh tiny model on (prompt, response) pairs until all are exact or time is up; save it."""
     import torch
 
@@ -128,7 +129,12 @@ def train_steps(pairs: Sequence[tuple[str, str]], out_dir: str | Path, *, preset
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    model, tok = build_tiny(preset, seed=seed, **fields)
+    if init_from is not None:  # continue training a saved model
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        model, tok = AutoModelForCausalLM.from_pretrained(init_from), AutoTokenizer.from_pretrained(init_from)
+    else:
+        model, tok = build_tiny(preset, seed=seed, **fields)
     pairs = list(pairs)
     XA, YA, MA = _encode(tok, pairs)  # encoded once; batches are row samples
     # exactness is measured on every pair of a small table, on a fixed sample of a large one
