@@ -45,6 +45,15 @@ def evaluate(model: str, out: Path, n: int, threads: int, dtype: str, batch_size
     return metrics
 
 
+def goat_form_rate(eval_dir: Path) -> float:
+    """Share of outputs that take Goat's answer form ``a + b = c`` (restated expression, then a number)."""
+    import re
+
+    rows = [json.loads(line) for line in (eval_dir / "predictions.jsonl").read_text().splitlines() if line.strip()]
+    ok = [bool(re.match(rf"\s*{r['a']} \+ {r['b']} = -?\d+\s*$", r["output"])) for r in rows]
+    return sum(ok) / max(1, len(ok))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=REPO / "runs" / "bench_gemma_lora")
@@ -87,8 +96,14 @@ def main() -> None:
     after = evaluate(str(train_dir / "model"), out / "eval_after", a.n_eval, a.threads, "bf16", 16)
     print(f"after: exact {after['exact_match']:.3f} digit {after['digit_match']:.3f}", flush=True)
     load1 = os.getloadavg()[0]
+    prev = out / "result.json"
+    if prev.exists() and (train_dir / "train_summary.json").stat().st_mtime < prev.stat().st_mtime:
+        # a re-run that only rewrites the report: keep the load measured while the work actually ran
+        old = json.loads(prev.read_text())
+        load0, load1 = old.get("load_avg_start", load0), old.get("load_avg_end", load1)
 
-    result = {"before": before, "after": after, "train": summary, "load_avg_start": load0, "load_avg_end": load1,
+    form0, form1 = goat_form_rate(out / "eval_before"), goat_form_rate(out / "eval_after")
+    result = {"goat_form_before": form0, "goat_form_after": form1, "before": before, "after": after, "train": summary, "load_avg_start": load0, "load_avg_end": load1,
               "args": {k: str(v) for k, v in vars(a).items()}}
     (out / "result.json").write_text(json.dumps(result, indent=2))
     body = f"""
@@ -97,22 +112,24 @@ dequantised, trained in {a.dtype}, {a.threads} threads), Goat's addition bucket 
 1-16 digits, Goat's instruction templates, prompt `{{instruction}}\\nAnswer: `, prompt masked out of the loss).
 Evaluation: {a.n_eval} fresh 8D+8D problems, greedy, bf16 decoding, `mathwright eval arith --format goat`.
 
-| | 8D+8D exact match | 8D+8D digit match |
-|---|---|---|
-| Gemma 3 270M (base) | {before['exact_match']:.1%} | {before['digit_match']:.1%} |
-| + LoRA ({summary['steps']} steps) | {after['exact_match']:.1%} | {after['digit_match']:.1%} |
+| | 8D+8D exact match | 8D+8D digit match | outputs in Goat's form `a + b = c` |
+|---|---|---|---|
+| Gemma 3 270M (base) | {before['exact_match']:.1%} | {before['digit_match']:.1%} | {form0:.0%} |
+| + LoRA ({summary['steps']} steps) | {after['exact_match']:.1%} | {after['digit_match']:.1%} | {form1:.0%} |
 
 | training | value |
 |---|---|
-| optimizer steps x batch | {summary['steps']} x {a.batch_size} (lr {a.lr}, cosine, wall cap {a.max_minutes} min) |
+| optimizer steps x batch | {summary['steps']} x {a.batch_size} (peak lr {a.lr} after the recipe's 10 warm-up steps, cosine; wall cap {a.max_minutes} min) |
 | tokens seen (prompt + completion, no padding) | {summary['tokens_seen_this_run'] or 0:.0f} |
 | training wall time | {summary['wall_seconds']:.0f} s |
 | **training tokens/s** | **{summary['tokens_per_second'] or 'n/a'}** |
 | training loss (mean over the run) | {summary['train_loss']:.3f} |
 
 The machine was shared with other jobs during this run (1-minute load average {load0:.1f} at the start and
-{load1:.1f} at the end, on 2 cores), so the throughput is a lower bound for an idle machine. Goat-7B reaches
-97.8% exact on 8D+8D after a full epoch on a GPU; this is a minutes-long CPU run of a 270M model.
+{load1:.1f} at the end, on 2 cores), so the throughput is a lower bound for an idle machine. Read the
+accuracy row as "what a few CPU minutes buy": the adapter learns Goat's output form (restate, then `=`)
+within a handful of steps, while the sums need far more steps (Goat-7B: 97.8% exact on 8D+8D after an
+epoch of ~1M records on a GPU). A longer run is `python bench/gemma_lora.py --max-minutes 60 --max-steps 400`.
 """
     if not a.no_results:
         from mathwright.eval.results import update_section
