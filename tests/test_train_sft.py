@@ -149,3 +149,16 @@ def test_lora_adapter_save_load_merge(trained, tmp_path):
     assert torch.allclose(merged_logits, again_logits, atol=1e-5)
     assert torch.allclose(merged_logits, direct_logits, atol=1e-5)
     assert not any("lora" in k for k in _weights(merged_dir))
+
+
+def test_full_finetune_of_a_saved_checkpoint(trained, tmp_path):
+    base_dir, data = trained
+    cfg = TrainConfig(model=str(base_dir), mode="full", data=[str(data)], max_length=64, output_dir=str(tmp_path / "f"),
+                      trainer={"max_steps": 3, "per_device_train_batch_size": 8, "learning_rate": 1e-2,
+                               "logging_steps": 1, "report_to": [], "disable_tqdm": True})
+    final = train(cfg)
+    before, after = _weights(base_dir), _weights(final)
+    assert set(before) == set(after)
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # every weight is trainable in full mode
+    with pytest.raises(ValueError, match="is a preset"):
+        train(TrainConfig(model="tiny-1m", mode="full", data=[str(data)], output_dir=str(tmp_path / "x")))
