@@ -128,7 +128,7 @@ def test_tiny_model_trained_on_local_add_steps_runs_the_loop(tmp_path) -> None:
     from mathwright.solve.caef_train import local_table, train_steps
 
     table = local_table(["add"], digits=(1, 6), n=300, seed=0)
-    rep = train_steps(list(table), tmp_path / "m", preset="tiny-100k", minutes=1.5, max_steps=150,
+    rep = train_steps(list(table), tmp_path / "m", preset="tiny-100k", minutes=1.0, max_steps=150,
                       batch_size=128, lr=1e-2, eval_every=50)
     assert rep.exact >= 0.5, rep  # most of the step table is learned (all of it within ~150 steps)
     model = load(str(tmp_path / "m"), dtype="float32")
