@@ -227,6 +227,18 @@ def report(summaries: list[dict], load: str) -> str:
             if ev.get("mul:6x6", {}).get("exact_match", 0) >= 0.95:
                 hit.append(f"{s['run']['name']} reached >= 95% on 6Dx6D at {float(minute):g} min")
     targets = "; ".join(hit) if hit else "none of the runs reached the targets (>= 99% on 16D+16D / 16D-16D, >= 95% on 6Dx6D)"
+    notes = []
+    for s in summaries:
+        last = max(s["snapshots"].values(), key=lambda x: float(x["minutes"]))
+        if last["cpu_seconds"] > 0:
+            sps, tps = last["steps"] / last["cpu_seconds"], last["tokens"] / last["cpu_seconds"]
+            share = last["cpu_seconds"] / (60 * float(last["minutes"]))
+            best = max(last["eval"].items(), key=lambda kv: kv[1]["digit_match"])
+            notes.append(f"- {s['run']['name']}: {last['steps']} steps in {last['cpu_seconds']:.0f} CPU-s "
+                         f"({100 * share:.0f}% of one core over {float(last['minutes']):g} wall minutes); "
+                         f"{sps:.1f} steps and {tps:,.0f} tokens per CPU-second, so a dedicated core would give "
+                         f"~{sps * 60 * float(last['minutes']):,.0f} steps in the same budget. Best digit match at the end: "
+                         f"{_pct(best[1]['digit_match'])}% on {best[0]}.")
     return (
         "Tiny LLaMA models (char tokenizer) trained from scratch on CPU for a wall-clock budget on freshly sampled "
         "problems, one data format per run, then scored by `mathwright eval arith` (full-answer exact match, "
@@ -236,7 +248,8 @@ def report(summaries: list[dict], load: str) -> str:
         "the end); each run had one thread and was started side by side with the others, so the wall-clock "
         "budgets bought far less compute than on an idle machine. `CPU s` is the CPU time the run actually got. "
         "The 15-minute rows of a 60-minute run are its checkpoint at 15 minutes (constant-LR phase).\n\n"
-        + "\n".join(rows) + f"\n\nTargets: {targets}.\n"
+        + "\n".join(rows) + f"\n\nTargets: {targets}.\n\nCompute each run actually got (CPU-s include the in-process evaluation of "
+        "snapshots, so per-CPU-second rates are lower bounds):\n" + "\n".join(notes) + "\n"
     )
 
 
