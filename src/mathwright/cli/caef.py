@@ -132,8 +132,9 @@ def _solve_caef(expr: str, model: str, mode: str = "local", machines: str = "lon
         m = OracleModel()
     else:
         from mathwright.models.base import load_model
+        from mathwright.solve.caef import CachedModel
 
-        m = load_model(model)
+        m = CachedModel(load_model(model))  # greedy steps repeat: memoising them changes no answer
     run = solve_problems([p], m, mode=mode, machines=machines, keep_trace=show_trace)[0]
     if show_trace:
         for t in run.trace:
