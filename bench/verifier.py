@@ -291,7 +291,7 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
     body = f"""CPU-scale reproduction of Cobbe et al. 2021 on synthetic GSM8K-format problems (`data/word_problems.py`,
 {sz.max_steps if sz.max_steps else 8} steps at most{', templates ' + ', '.join(sz.templates) if sz.templates else ', all 10 templates'}).
 Generator: a char-level LLaMA ({gen_sum.get('model', sz.preset)}) trained **from scratch** for {epochs_done} epochs on
-{sz.gen_problems} problems (final loss {gen_sum.get('final_loss', float('nan')):.3f}); {N} calculator-augmented samples at T={sz.temperature}
+{sz.gen_problems} problems (final loss {gen_sum.get('final_loss') or float('nan'):.3f}); {N} calculator-augmented samples at T={sz.temperature}
 for each of {len(train_recs)} verifier-training problems (sample accuracy {fmt(train_acc)}) and {len(test_recs)} held-out
 problems. Verifiers: value head on the generator's weights, joint LM loss (coef {sz.lm_coef}), residual dropout
 {sz.residual_dropout}, {sz.ver_epochs:g} epoch(s) on {len(train_recs) * min(N, sz.max_samples_per_problem_for_training)} samples;
