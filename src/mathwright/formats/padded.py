@@ -21,12 +21,11 @@ index hints of Zhou et al. 2024, anchors.md §1).
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 from typing import Optional
 
 from mathwright.arith.problem import Problem, parse_expr
-from mathwright.formats.reversed import read_rev
+from mathwright.formats import reversed as reversed_format
 
 WIDTH = 16
 
@@ -67,16 +66,8 @@ class PaddedFormat:
                 "answer": p.answer_text(), "op": p.op}
 
     def parse(self, text: str) -> Optional[str]:
-        """Canonical answer from a model output, or None when unreadable."""
-        t = text.strip().split("\n")[0].strip()
-        if t == "undefined":
-            return t
-        m = re.fullmatch(r"(-?\d+) R (\d+)", t)
-        if m:
-            q, r = int(m.group(1)), int(m.group(2))
-            return f"{q} R {r}" if r else str(q)
-        v = read_rev(t)
-        return None if v is None else str(v)
+        """Canonical answer from a model output, or None when unreadable (the answer is written as in ``reversed``)."""
+        return reversed_format.parse(text)
 
     def check(self, record: dict) -> Optional[str]:
         """None when the record's instruction and output are exactly this format's rendering of its input."""
