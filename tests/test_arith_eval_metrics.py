@@ -96,15 +96,16 @@ def test_eval_outputs_and_values(tmp_path) -> None:
 
 def test_resume_after_kill(tmp_path) -> None:
     args = dict(fmt="reversed", suite="quickstart", n=6, seed=0, batch_size=5, print_table=False)
+    total = len(SUITES.get("quickstart").buckets) * 6
     clean = run_arith_eval(FakeModel(), tmp_path / "clean", **args)
     with pytest.raises(KeyboardInterrupt):
         run_arith_eval(FakeModel(fail_after=3), tmp_path / "killed", **args)
     assert sum(1 for _ in open(tmp_path / "killed" / "predictions.jsonl")) == 15
     second = FakeModel()
     resumed = run_arith_eval(second, tmp_path / "killed", **args)
-    assert second.prompts == 36 - 15                       # only the missing problems were generated
+    assert second.prompts == total - 15                       # only the missing problems were generated
     ids = [json.loads(line)["id"] for line in open(tmp_path / "killed" / "predictions.jsonl")]
-    assert len(ids) == len(set(ids)) == 36
+    assert len(ids) == len(set(ids)) == total
     assert resumed == clean
     assert (tmp_path / "killed" / "metrics.json").read_bytes() != b""
     # the same directory with a different eval is refused, not silently mixed

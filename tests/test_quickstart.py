@@ -17,7 +17,7 @@ def test_quickstart_smoke_end_to_end(tmp_path) -> None:
     assert res.exit_code == 0, res.output + repr(res.exception)
     # the model is a standard HF checkpoint with its tokenizer
     assert (out / "model" / "config.json").exists() and (out / "model" / "tokenizer.json").exists()
-    # every training record passed its format's check and is in the padded8 layout
+    # every training record passed its format's check and is in the aligned8 layout
     first = json.loads((out / "data" / "train.jsonl").read_text().splitlines()[0])
     assert {"instruction", "output", "input", "answer"} <= set(first) and len(first["instruction"].split()[0]) == 8
     ev = out / "eval"

@@ -72,9 +72,9 @@ SUITES.add("goat", Suite("goat", _b("add:8x8 add:16x8 add:16x16 sub:8x8 sub:16x1
                          "Goat's own test shapes (arXiv 2305.14201, Table 3 extra columns)"))
 SUITES.add("bigbench", Suite("bigbench", _b(" ".join(f"{op}:{n}x{n}" for op in EVAL_OPS for n in range(1, 6))),
                              "BIG-bench-style nD op nD columns, n = 1..5"))
-SUITES.add("quickstart", Suite("quickstart", _b("add:3x3 add:6x6 add:6x3 sub:3x3 sub:6x6 sub:6x3"),
+SUITES.add("quickstart", Suite("quickstart", _b("add:3x3 add:6x6 add:6x3 add:2x5 add:1x6"),
                                "what the 15-minute CPU quickstart model is trained for"))
-SUITES.add("quickstart-smoke", Suite("quickstart-smoke", _b("add:2x2 sub:3x3"),
+SUITES.add("quickstart-smoke", Suite("quickstart-smoke", _b("add:2x2 add:3x3"),
                                      "the CI smoke run of the quickstart"))
 SUITES.add("scratch", Suite("scratch", _b("add:8x8 add:16x8 add:16x16 sub:8x8 sub:16x16 mul:3x3 mul:4x4 mul:6x6"),
                             "from-scratch benchmark shapes (bench/arith_scratch.py)"))

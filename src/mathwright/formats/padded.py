@@ -17,6 +17,8 @@ index hints of Zhou et al. 2024, anchors.md §1).
 ('0012 - 0150', '-83100')
 >>> FORMAT.parse("-83100"), FORMAT.check(r), FORMAT.check({**r, "output": "-83000"})
 ('-138', None, "answer: '-83000', expected '-83100'")
+>>> ALIGNED.render(Problem("add", 12, 150), width=4)["instruction"]
+'2100 + 0510'
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ class PaddedFormat:
 
     width: int = WIDTH
     name: str = "padded"
+    lsb_operands: bool = False  # ``aligned``: operands too are written least-significant digit first
     STOP: tuple[str, ...] = ("\n",)
 
     def _w(self, p: Problem, width: Optional[int]) -> int:
@@ -46,7 +49,8 @@ class PaddedFormat:
         w = self._w(p, width)
 
         def pad(x: int) -> str:
-            return ("-" if x < 0 else "") + str(abs(x)).zfill(w)
+            digits = str(abs(x)).zfill(w)
+            return ("-" if x < 0 else "") + (digits[::-1] if self.lsb_operands else digits)
 
         return f"{pad(p.a)} {p.symbol} {pad(p.b)}"
 
@@ -85,4 +89,8 @@ class PaddedFormat:
 
 
 FORMAT = PaddedFormat()
-FORMAT8 = PaddedFormat(width=8, name="padded8")  # the quickstart's shorter width: fewer tokens per example
+FORMAT8 = PaddedFormat(width=8, name="padded8")  # a shorter width: fewer tokens per example
+# ``aligned``: operands and answer all least-significant digit first, so answer digit k depends only on
+# operand digits k (and the carry) at a fixed distance: the easiest layout for a small model to learn.
+ALIGNED = PaddedFormat(width=WIDTH, name="aligned", lsb_operands=True)
+ALIGNED8 = PaddedFormat(width=8, name="aligned8", lsb_operands=True)  # the quickstart's format
