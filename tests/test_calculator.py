@@ -136,3 +136,42 @@ def test_hf_logits_processor_forces_result() -> None:
     outs = calculator_generate(m, [prompt, "Q: x\nA: <<7*6="], GenerationConfig(max_new_tokens=8, n=3, temperature=1.0))
     assert all(o.startswith("240>>") for o in outs[0])
     assert all(o.startswith("42>>") for o in outs[1])
+
+
+@pytest.mark.slow
+def test_calculator_generate_over_live_http() -> None:
+    """The generic path through a real OpenAI-compatible server: ``mathwright serve``'s app (uvicorn on
+    loopback) serving the arithmetic-blind scripted model, our HTTP backend as the client."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from mathwright.models.http import HTTPModel
+    from mathwright.models.serve import build_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    scripted = ScriptedModel()
+    server = uvicorn.Server(uvicorn.Config(build_app(scripted, "scripted"), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        assert server.started
+        remote = HTTPModel(f"http://127.0.0.1:{port}/v1", "scripted")
+        prompt = "Q: 3 boxes of 4 apples and 5 more?\nA: "
+        plain = remote.generate([prompt], GenerationConfig(max_new_tokens=200))[0][0]
+        assert "<<3*4=99>>" in plain                                  # over HTTP the model is still wrong alone
+        out = calculator_generate(remote, [prompt], GenerationConfig(max_new_tokens=200, n=2))
+        assert [prompt + t for t in out[0]] == [DOC, DOC]             # stop at "=", inject, continue: exact
+        assert scripted.calls > 3
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
