@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 from mathwright.arith.problem import Problem
 from mathwright.formats import reversed as rev
 from mathwright.formats import scratchpad as sp
-from mathwright.formats.padded import FORMAT as pad, FORMAT8 as pad8
+from mathwright.formats.padded import ALIGNED_SCRATCH as ascr16, ALIGNED_SCRATCH6 as ascr, FORMAT as pad, FORMAT8 as pad8
 
 OPS = ("add", "sub", "mul", "div")
 ints = st.integers(min_value=0, max_value=10**40)
@@ -15,7 +15,7 @@ ints = st.integers(min_value=0, max_value=10**40)
 
 @settings(max_examples=100, deadline=None)
 @given(st.sampled_from(OPS), ints, ints)
-@pytest.mark.parametrize("fmt", [rev, sp, pad], ids=["reversed", "scratchpad", "padded"])
+@pytest.mark.parametrize("fmt", [rev, sp, pad, ascr16], ids=["reversed", "scratchpad", "padded", "aligned-scratch"])
 def test_round_trip_and_check(fmt, op, a, b) -> None:
     p = Problem(op, a, b)
     rec = fmt.render(p)
@@ -27,7 +27,7 @@ def test_round_trip_and_check(fmt, op, a, b) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.sampled_from(("add", "sub", "mul")), st.integers(-10**12, 10**12), st.integers(-10**12, 10**12))
 def test_negative_operands(op, a, b) -> None:
-    for fmt in (rev, sp, pad8):
+    for fmt in (rev, sp, pad8, ascr):
         rec = fmt.render(Problem(op, a, b))
         assert fmt.parse(rec["output"]) == str(Problem(op, a, b).answer())
         assert fmt.check(rec) is None
@@ -90,3 +90,34 @@ def test_formats_are_registered() -> None:
     assert get_format("padded") is pad and get_format("padded8") is pad8
     with pytest.raises(ValueError, match="unknown format"):
         get_format("revresed")
+
+
+def test_aligned_scratch_layout_by_hand() -> None:
+    rec = ascr.render(Problem("mul", 123456, 654321))
+    assert rec["instruction"] == "654321 * 123456"
+    steps = rec["output"].split(";")
+    assert len(steps) == 6 and steps[0] == "6543210"                     # 123456 * 1 = 0123456, reversed
+    assert steps[1] == "2196420>675295200000"                             # 123456 * 2; 123456 + 2469120 = 2592576
+    assert ascr.parse(rec["output"]) == str(123456 * 654321)
+    assert ascr.output(Problem("mul", -12, 3), width=2) == "-630;000>6300"  # 12 * 3 = 036; 12 * 0; sum 0036
+    assert ascr.parse("-630;000>6300") == "-36"
+    assert ascr.render(Problem("add", 95, 7))["output"] == "2010000"    # add: the aligned answer at width 6
+
+
+def test_aligned_scratch_sub_by_hand() -> None:
+    rec = ascr16.render(Problem("sub", 95, 107))                          # -12: r = 10**17 - 12, then 12
+    assert rec["output"] == "88" + "9" * 15 + ">-" + "21" + "0" * 15
+    assert ascr16.parse(rec["output"]) == "-12" and ascr16.check(rec) is None
+    assert ascr16.render(Problem("sub", 107, 95))["output"] == "21" + "0" * 15
+    assert ascr16.check({**rec, "output": "88" + "9" * 15}).startswith("step 2: missing")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.sampled_from(("mul", "sub")), st.integers(0, 10**6 - 1), st.integers(0, 10**6 - 1), st.data())
+def test_aligned_scratch_every_digit_corruption_is_caught(op, a, b, data) -> None:
+    rec = ascr.render(Problem(op, a, b))
+    out = rec["output"]
+    i = data.draw(st.sampled_from([k for k, c in enumerate(out) if c.isdigit()]))
+    bad = out[:i] + str((int(out[i]) + data.draw(st.integers(1, 9))) % 10) + out[i + 1:]
+    err = ascr.check({**rec, "output": bad})
+    assert err is not None and err.startswith("step "), err

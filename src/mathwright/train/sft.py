@@ -67,6 +67,7 @@ class TrainConfig:
     threads: int | None = None  # torch.set_num_threads per process (None: OMP_NUM_THREADS / torch default)
     resume: str = "auto"  # auto: continue from the newest OUT/checkpoint-*; never; or a checkpoint path
     max_minutes: float | None = None  # stop (and save) after this much training wall time; None: no limit
+    attn_implementation: str | None = None  # None: "eager" on CPU (2x faster than sdpa under bf16), library default on GPU
     lora: LoraSettings = field(default_factory=LoraSettings)
     trainer: dict[str, Any] = field(default_factory=dict)  # passed to trl.SFTConfig
 
@@ -91,6 +92,15 @@ TRAINER_DEFAULTS: dict[str, Any] = dict(
     gradient_checkpointing=False,  # TRL turns it on to save GPU memory; on CPU/tiny models it only costs time
     ddp_find_unused_parameters=False,  # every parameter is used; True costs an extra autograd traversal
 )
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU has native bf16 arithmetic (AVX512-BF16 or AMX), where CPU autocast pays off."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def load_records(paths: list[str], prompt: str, completion: str, limit: int | None = None) -> dict[str, list[str]]:
@@ -141,7 +151,8 @@ def sft_config(cfg: TrainConfig) -> Any:
     from trl import SFTConfig
 
     kw = {**TRAINER_DEFAULTS, **cfg.trainer}
-    kw.setdefault("bf16", torch.cuda.is_available())  # TRL defaults to bf16, which CPU training rejects
+    # TRL defaults to bf16; on a CPU, bf16 autocast is a 2x win only with native bf16 instructions
+    kw.setdefault("bf16", torch.cuda.is_available() or cpu_has_bf16())
     # Without use_cpu, a CPU-only torchrun/accelerate launch leaves each process training alone (world size
     # 1); with it, accelerate builds a gloo process group and the Trainer wraps the model in DDP.
     kw.setdefault("use_cpu", not torch.cuda.is_available())
@@ -177,6 +188,11 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
     train_ds = Dataset.from_dict(load_records(cfg.data, cfg.prompt, cfg.completion, cfg.limit))
     eval_ds = Dataset.from_dict(load_records(cfg.eval_data, cfg.prompt, cfg.completion)) if cfg.eval_data else None
     model, tok = build_model(cfg)
+    attn = cfg.attn_implementation or (None if torch.cuda.is_available() else "eager")
+    if attn:
+        # Measured on this CPU (tiny-1m, batch 64 x 60, one thread): sdpa 421 ms/step fp32 and 438 ms under
+        # bf16 autocast; eager 414 ms fp32 and 235 ms bf16. CPU bf16 only pays off with eager attention.
+        model.set_attn_implementation(attn)
 
     peft_config = None
     if cfg.mode == "lora":
