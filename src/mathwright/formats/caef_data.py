@@ -16,7 +16,6 @@ import random
 
 from mathwright.formats import caef as F
 from mathwright.formats import local as L
-from mathwright.machines.executors import rev
 
 OP_MACHINE = {
     "add": "ADD", "sub": "SUB", "mul": "MUL", "div": "DIV", "eq": "EQUAL", "gt": "GREATER_THAN",
@@ -67,18 +66,25 @@ def make_records(op: str, la: int, lb: int, rng: random.Random, mode: str = "ful
     """The kept step pairs of one sampled sequence, as records."""
     m = OP_MACHINE[op]
     a, b = sample_operands(op, la, lb, rng)
-    A, B = rev(a), ("" if op == "left_mask" else rev(b))
+    sa, sb = str(a), ("" if op == "left_mask" else str(b))
+    A, B = sa[::-1], sb[::-1]
     if mode == "full" and m in F.EXECUTORS:  # render only the kept steps (the speed of long traces)
         pairs = F.step_pairs(m, A, B, select=lambda n: cut_indices(n, rng, keep))
     else:
         pairs = F.step_pairs(m, A, B, compat=compat) if mode == "full" else L.local_pairs(m, A, B)
         pairs = [pairs[i] for i in cut_indices(len(pairs), rng, keep)]
-    return [{"instruction": p, "input": "", "output": r, "op": op, "machine": m, "mode": mode,
-             "a": str(a), "b": "" if op == "left_mask" else str(b)} for p, r in pairs]
+    return [{"instruction": p, "input": "", "output": r, "op": op, "machine": m, "mode": mode, "a": sa, "b": sb}
+            for p, r in pairs]
 
 
 def check_record(rec: dict) -> str | None:
-    """None when the record's response is exactly the oracle's next step for its prompt."""
+    """None when the record's response is exactly the oracle's next step for its prompt.
+
+    Full-view ADD pairs are verified byte for byte against configurations recomputed by integer arithmetic
+    (:func:`caef.add_pair_ok`, about 5x cheaper than the stepping oracle at 1-100 digits); whatever that does not accept, and every other
+    machine, is decided by the stepping oracle."""
+    if rec.get("machine") == "ADD" and rec.get("mode") == "full" and F.add_pair_ok(rec["instruction"], rec["output"]):
+        return None
     try:
         if rec.get("mode") == "local":
             want = L.oracle_local(rec["instruction"])
