@@ -5,6 +5,7 @@ import json
 import random
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from mathwright.arith import Problem, parse_expr, parse_spec, sample_problems
 from mathwright.arith.problem import euclid_divmod
@@ -95,3 +96,16 @@ def test_record_log_resumes_without_duplicates(tmp_path):
         log.append({"id": 3, "x": "c"})
     lines = [json.loads(l) for l in p.read_text().splitlines()]
     assert [r["id"] for r in lines] == [1, 2, 3]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), st.one_of(st.text(), st.integers(), st.none(), st.booleans(),
+                                                      st.lists(st.text(max_size=3), max_size=2)), max_size=5))
+def test_dumps_is_byte_identical_to_json(rec) -> None:
+    import json
+
+    from mathwright.data.io import dumps
+
+    assert dumps(rec) == json.dumps(rec, ensure_ascii=False, separators=(", ", ": "))
+    plain = {k: v for k, v in rec.items() if isinstance(v, str)}
+    assert dumps(plain) == json.dumps(plain, ensure_ascii=False, separators=(", ", ": "))
