@@ -171,3 +171,37 @@ def test_per_machine_lora_adapters_switch_by_machine(tmp_path) -> None:
     assert all(r.steps > 0 for r in runs)
     assert ("ADD", "ADD") in seen and ("SUB", "SUB") in seen
     assert all(active == machine or (active == "base" and machine not in ("ADD", "SUB")) for machine, active in seen)
+
+
+@pytest.mark.parametrize("fmt,expr", [("goat", "123*45"), ("aligned-scratch6", "123456*654321"),
+                                      ("aligned-scratch", "95-107"), ("reversed", "47/15")])
+def test_solve_direct_uses_the_format_prompt_stop_and_parser(monkeypatch, fmt, expr) -> None:
+    """A fake model that answers only the exact prompt of ``fmt`` with that format's rendering (and runs on
+    past the stop string): the CLI must prompt, stop and parse as the format says."""
+    import random as _random
+
+    from mathwright.arith.problem import parse_expr
+    from mathwright.eval.arith import FormatAdapter, get_format
+    from mathwright.models import base
+
+    p = parse_expr(expr)
+    ad = FormatAdapter(get_format(fmt), fmt)
+    rec = ad.fmt.render(p, rng=_random.Random(0)) if fmt == "goat" else ad.fmt.render(p)
+    junk = "\n999 junk after the answer" if ad.stop else ""  # goat has no stop string: its models end with EOS
+    known = {ad.prompt(p): rec["output"] + junk}
+
+    class Fake:
+        name = "fake"
+
+        def generate(self, prompts, cfg):
+            outs = []
+            for q in prompts:
+                text = known.get(q, "no idea")[: cfg.max_new_tokens]
+                outs.append([base.cut_at_stop(text, cfg.stop)])
+            return outs
+
+    monkeypatch.setattr(base, "load_model", lambda spec, **kw: Fake())
+    res = runner.invoke(app, ["solve", expr, "--strategy", "direct", "--model", "fake", "--format", fmt])
+    assert res.exit_code == 0 and res.output.splitlines()[-1] == p.answer_text(), res.output
+    res = runner.invoke(app, ["solve", expr, "--strategy", "direct", "--model", "fake", "--format", "nope"])
+    assert res.exit_code == 2 and "unknown format" in res.output

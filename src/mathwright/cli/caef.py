@@ -144,21 +144,31 @@ def _solve_caef(expr: str, model: str, mode: str = "local", machines: str = "lon
     return run.answer or ""
 
 
-def _solve_direct(expr: str, model: str, **_: object) -> str:
-    """Ask a Goat-format model for the answer in one go."""
-    from mathwright.formats.registry import FORMATS
+def _solve_direct(expr: str, model: str, fmt: str = "goat", **_: object) -> str:
+    """Ask a model trained on format ``fmt`` (goat, aligned-scratch, ...) for the answer in one generation:
+    the format's prompt, stop strings and parser, exactly as ``eval arith`` uses them."""
+    from mathwright.eval.arith import FormatAdapter, get_format
     from mathwright.models.base import GenerationConfig, load_model
 
     p = _problem(expr)
+    try:
+        adapter = FormatAdapter(get_format(fmt), fmt)
+    except (KeyError, ValueError) as e:
+        fail(f"unknown format {fmt!r}: {e}")
+    if model == "oracle":
+        fail("--strategy direct needs a trained model (--model DIR); 'oracle' is for --strategy caef")
     m = load_model(model)
-    out = m.generate([f"{p.expr()}\nAnswer: "], GenerationConfig(max_new_tokens=512))[0][0]
-    return FORMATS.get("goat").parse(out)
+    budget = max(64, 2 * len(adapter.target(p)) + 16)  # the rendered answer's length bounds a sane output
+    out = m.generate([adapter.prompt(p)], GenerationConfig(max_new_tokens=budget, stop=adapter.stop))[0][0]
+    ans = adapter.parse(out)
+    return ans if ans is not None else f"unreadable model output: {out!r}"
 
 
 @app.command("solve")
 def solve_cmd(
     expr: str = typer.Argument(..., help="e.g. '45+67', '123*456', '47//15', '3<5'"),
-    strategy: str = typer.Option("caef", "--strategy", help="caef (machine execution) or direct (Goat-format model)"),
+    strategy: str = typer.Option("caef", "--strategy", help="caef (machine execution) or direct (one generation)"),
+    fmt: str = typer.Option("goat", "--format", help="direct: the model's training format (goat, aligned-scratch, ...)"),
     model: str = typer.Option("oracle", "--model", help="model dir / spec, or 'oracle'"),
     mode: str = typer.Option("local", "--mode", help="caef: full or local"),
     machines: str = typer.Option("long", "--machines", help="caef: long (LMUL/LDIV) or caef (MUL/DIV)"),
@@ -177,4 +187,4 @@ def solve_cmd(
             fail(f"unknown --machines {machines!r}; valid: long, caef")
         typer.echo(fn(expr, model, mode=mode, machines=machines, adapters=adapters, show_trace=show_trace))
     else:
-        typer.echo(fn(expr, model))
+        typer.echo(fn(expr, model, fmt=fmt))
