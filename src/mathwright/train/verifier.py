@@ -62,6 +62,7 @@ class VerifierConfig:
     logging_steps: int = 10
     progress: bool = True
     threads: int = 0               # torch threads (0 = leave as is)
+    bf16: bool | None = None       # None: on GPUs and on CPUs with native bf16 (with eager attention, as train/sft.py)
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, overrides: Sequence[str] = ()) -> "VerifierConfig":
@@ -257,6 +258,8 @@ def build(cfg: VerifierConfig) -> tuple[ValueHeadModel, Any]:
 
     base, tok = load_pretrained(cfg.base, dtype="float32")
     base.train()
+    if not torch.cuda.is_available():
+        base.set_attn_implementation("eager")  # CPU bf16 autocast only pays with eager attention (train/sft.py)
     if cfg.lora:
         from peft import LoraConfig, get_peft_model
 
@@ -270,6 +273,8 @@ def build(cfg: VerifierConfig) -> tuple[ValueHeadModel, Any]:
 def train_verifier(cfg: VerifierConfig, rows: list[dict] | None = None) -> Path:
     """Train and save a verifier; returns the output directory. ``rows`` overrides ``cfg.data``."""
     from transformers import Trainer, TrainingArguments, set_seed
+
+    from mathwright.train.sft import cpu_has_bf16
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -288,6 +293,7 @@ def train_verifier(cfg: VerifierConfig, rows: list[dict] | None = None) -> Path:
         lr_scheduler_type="cosine", logging_steps=cfg.logging_steps, save_strategy="no", report_to=[],
         seed=cfg.seed, data_seed=cfg.seed, use_cpu=not torch.cuda.is_available(), remove_unused_columns=False,
         dataloader_num_workers=0, disable_tqdm=not cfg.progress, label_names=["value_labels"],
+        bf16=cfg.bf16 if cfg.bf16 is not None else (torch.cuda.is_available() or cpu_has_bf16()),
     )
     trainer = Trainer(model=model, args=args, train_dataset=_Rows(feats), data_collator=Collator(tok.pad_token_id, cfg.level))
     trainer.train()
