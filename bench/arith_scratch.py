@@ -1,35 +1,37 @@
-"""From-scratch arithmetic on CPU: what accuracy do tiny LLaMA models reach within 15 and 60 minutes?
+"""From-scratch arithmetic on CPU: what accuracy do tiny LLaMA models reach within 15 and 60 CPU-minutes?
 
 Each run trains a fresh ``models/tiny.py`` LLaMA (char tokenizer, standard HF checkpoint) on freshly
-sampled problems rendered in one data format, for a wall-clock budget, then scores saved checkpoints
+sampled problems rendered in one data format, for a budget of training CPU time on one thread (evaluation
+excluded, so other jobs on the machine stretch the wall time but not the compute), then scores checkpoints
 with ``mathwright eval arith`` (the shared evaluator: full-answer exact match and digit match).
 
-Why its own training loop rather than ``mathwright train``: a wall-clock budget needs a time-based
-learning-rate schedule and an endless stream of new problems (no dataset to tokenize up front);
-everything else is the same (the char tokenizer, prompt ``"{instruction}\\nAnswer: "``, loss on the
-answer only, AdamW, bf16 autocast on CPU).
+Why its own training loop rather than ``mathwright train``: a time budget needs a time-based learning-rate
+schedule and an endless stream of new problems (no dataset to tokenize up front); everything else is the
+same (the char tokenizer, prompt ``"{instruction}\\nAnswer: "``, loss on the answer only, AdamW, bf16
+autocast with eager attention on CPU).
 
-Schedule: linear warm-up, constant learning rate, then a linear decay over the last 20% of the
-budget. The 15-minute figure of a 60-minute run is the checkpoint taken at 15 minutes (constant-LR
-phase, no decay), so it slightly understates what a dedicated 15-minute run would reach; runs with a
-15-minute budget of their own (``--budgets 15``) decay properly.
+Schedule: linear warm-up, constant learning rate, then a linear decay over the last 20% of the budget.
+Earlier snapshot minutes are checkpoints taken in the constant-LR phase.
 
-Runs (``--runs``; default all):
+Runs (``--runs``; default: the three ``aligned`` runs):
 
-- ``addsub-padded``  add+sub, operands 1-16 digits, ``padded`` format (zero-padded operands, reversed answer)
-- ``mul-scratchpad`` mul, operands 1-6 digits, ``scratchpad`` (shifted partial products, reversed)
-- ``addsub-reversed`` add+sub, ``reversed`` format (plain operands, reversed answer); smallest budget only
-- ``mul-goat``       mul, Goat's own CoT (``goat`` format; canonical instruction); smallest budget only
+- ``addsub-aligned``         add+sub, 1-16 digits, ``aligned`` (LSB-first padded operands and answer, sign first)
+- ``addsub-aligned-scratch`` add+sub, 1-16 digits, ``aligned-scratch`` (subtraction mod 10^17, then ``>-|a-b|``)
+- ``mul-aligned-scratch``    mul, 1-6 digits, ``aligned-scratch6`` (fixed-width long multiplication, LSB-first)
+- ``addsub-padded``, ``mul-scratchpad``, ``addsub-reversed``, ``mul-goat``: the first session's formats
+  (MSB-first operands); all stayed at 0% exact in their (heavily shared) runs.
 
-Operand lengths are the max of two uniform draws from 1..max (long, tested shapes are more frequent).
+Usage (how the RESULTS figures were made: the add/sub runs one after the other on one core, the
+multiplication run beside them on the other; then the report from the saved summaries)::
 
-Usage::
+    python bench/arith_scratch.py --runs mul-aligned-scratch --budgets 5,15,30,60 --no-results
+    python bench/arith_scratch.py --runs addsub-aligned --budgets 5,15 --no-results
+    python bench/arith_scratch.py --runs addsub-aligned-scratch --budgets 5,15,30 --no-results
+    python bench/arith_scratch.py --report-only
+    python bench/arith_scratch.py --runs addsub-aligned --budgets 1 --n 20 --no-results --out /tmp/a   # a quick try
 
-    python bench/arith_scratch.py                         # all runs, 60-minute budget with a 15-minute snapshot
-    python bench/arith_scratch.py --runs addsub-padded --budgets 1 --n 20 --no-results   # a quick try
-
-Runs execute side by side, one thread each. Figures go to the "From-scratch arithmetic" section of
-docs/RESULTS.md; per-run details (loss curve, eval dirs) to ``--out``.
+Runs in one invocation execute side by side, one thread each. Figures go to the "From-scratch arithmetic"
+section of docs/RESULTS.md; per-run details (loss curve, eval dirs, checkpoints) to ``--out``.
 """
 from __future__ import annotations
 
@@ -212,8 +214,8 @@ def _pct(x: float) -> str:
 
 
 def report(summaries: list[dict], load: str) -> str:
-    rows = ["| run (format) | model | budget | steps | tokens seen | CPU s | task | exact % | digit % | Goat-7B exact % |",
-            "|---|---|---:|---:|---:|---:|---|---:|---:|---:|"]
+    rows = ["| run (format) | CPU budget | steps | tokens seen | task | exact % | digit % | Goat-7B exact % |",
+            "|---|---:|---:|---:|---|---:|---:|---:|"]
     for s in summaries:
         r = s["run"]
         for minute, snap in sorted(s["snapshots"].items(), key=lambda kv: float(kv[0])):
@@ -221,8 +223,8 @@ def report(summaries: list[dict], load: str) -> str:
                 op, shape = bk.split(":")
                 a, b = shape.split("x")
                 label = f"{a}D{dict(add='+', sub='-', mul='x', div='/')[op]}{b}D"
-                rows.append(f"| {r['name']} (`{r['format']}`) | {s['model']} | {float(minute):g} min | {snap['steps']} "
-                            f"| {snap['tokens']:,} | {snap['cpu_seconds']:.0f} | {label} | {_pct(ev['exact_match'])} "
+                rows.append(f"| {r['name']} (`{r['format']}`) | {float(minute):g} min | {snap['steps']:,} "
+                            f"| {snap['tokens']:,} | {label} | {_pct(ev['exact_match'])} "
                             f"| {_pct(ev['digit_match'])} | {GOAT_7B.get(bk, '')} |")
     hit = []
     for s in summaries:
@@ -238,31 +240,33 @@ def report(summaries: list[dict], load: str) -> str:
     for s in summaries:
         last = max(s["snapshots"].values(), key=lambda x: float(x["minutes"]))
         if last["cpu_seconds"] > 0:
-            sps, tps = last["steps"] / last["cpu_seconds"], last["tokens"] / last["cpu_seconds"]
-            share = last["cpu_seconds"] / (60 * float(last["minutes"]))
-            best = max(last["eval"].items(), key=lambda kv: kv[1]["digit_match"])
-            notes.append(f"- {s['run']['name']}: {last['steps']} steps in {last['cpu_seconds']:.0f} CPU-s "
-                         f"({100 * share:.0f}% of one core over {float(last['minutes']):g} wall minutes); "
-                         f"{sps:.1f} steps and {tps:,.0f} tokens per CPU-second, so a dedicated core would give "
-                         f"~{sps * 60 * float(last['minutes']):,.0f} steps in the same budget. Best digit match at the end: "
-                         f"{_pct(best[1]['digit_match'])}% on {best[0]}.")
+            notes.append(f"- {s['run']['name']}: {s['model']}, batch {s['run']['batch']}, lr {s['run']['lr']}: "
+                         f"{last['steps']:,} steps and {last['tokens']:,} tokens in {last['cpu_seconds']:.0f} CPU-s "
+                         f"({last['tokens'] / last['cpu_seconds']:,.0f} tokens/CPU-s), {last.get('wall_seconds', 0) / 60:.0f} "
+                         f"wall minutes.")
     return (
-        "Tiny LLaMA models (char tokenizer) trained from scratch on CPU for a wall-clock budget on freshly sampled "
-        "problems, one data format per run, then scored by `mathwright eval arith` (full-answer exact match, "
-        "digit match = 1 - CER; 200 problems per shape unless stated). Goat-7B (LoRA on LLaMA-7B, GPU) for "
-        "reference from the paper.\n\n"
-        f"**The machine was shared**: 2 cores, 8 engineers' jobs running at the same time (load average {load} at "
-        "the end); each run had one thread and was started side by side with the others, so the wall-clock "
-        "budgets bought far less compute than on an idle machine. `CPU s` is the CPU time the run actually got. "
-        "The 15-minute rows of a 60-minute run are its checkpoint at 15 minutes (constant-LR phase).\n\n"
-        + "\n".join(rows) + f"\n\nTargets: {targets}.\n\nCompute each run actually got (CPU-s include the in-process evaluation of "
-        "snapshots, so per-CPU-second rates are lower bounds):\n" + "\n".join(notes) + "\n"
+        "Tiny LLaMA models (char tokenizer, bf16 autocast, eager attention, one thread each) trained from scratch "
+        "on CPU on freshly sampled problems (operand lengths: the max of two uniform draws from 1..max), one data "
+        "format per run, then scored by `mathwright eval arith` (full-answer exact match, digit match = 1 - CER; "
+        "fresh problems of exactly the stated shape, greedy). Goat-7B (LoRA on LLaMA-7B, GPU) for reference from the "
+        "paper.\n\n"
+        "**Budgets are training CPU time of the run's one thread** (evaluation excluded), so the figures do not "
+        "depend on what else ran on the machine; `wall` is the wall time the run took, which does. A run's earlier "
+        "rows are its checkpoints at those minutes (constant-LR phase; the last 20% of the budget decays the "
+        f"learning rate). 1-minute load average at the end: {load}.\n\n"
+        "Formats: `aligned` = operands zero-padded to 16 digits and written least-significant digit first, answer "
+        "LSB-first with the sign in front; `aligned-scratch` = the same, but subtraction writes "
+        "`(a - b) mod 10^17` LSB-first and, when negative, `>-` and `|a - b|` (no comparison needed before the first "
+        "digit); `aligned-scratch6` = operands padded to 6 digits, multiplication as fixed-width long "
+        "multiplication (each partial product `a * d_j` and running sum, LSB-first). See `formats/padded.py`.\n\n"
+        + "\n".join(rows) + f"\n\nTargets: {targets}.\n\nThroughput:\n" + "\n".join(notes) + "\n"
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", default=",".join(RUNS), help=f"comma list of {', '.join(RUNS)}")
+    ap.add_argument("--runs", default="addsub-aligned,addsub-aligned-scratch,mul-aligned-scratch",
+                    help=f"comma list of {', '.join(RUNS)}")
     ap.add_argument("--budgets", default="15,60", help="snapshot minutes; the largest is the training budget")
     ap.add_argument("--n", type=int, default=200, help="eval problems per shape")
     ap.add_argument("--seed", type=int, default=0)

@@ -106,6 +106,8 @@ def main() -> None:
     result = {"goat_form_before": form0, "goat_form_after": form1, "before": before, "after": after, "train": summary, "load_avg_start": load0, "load_avg_end": load1,
               "args": {k: str(v) for k, v in vars(a).items()}}
     (out / "result.json").write_text(json.dumps(result, indent=2))
+    shared = (" (the machine was shared with other jobs, so the throughput is a lower bound for an idle machine)"
+              if max(load0, load1) > a.threads + 0.7 else "")
     body = f"""
 LoRA (Goat settings: r 64, alpha 64, dropout 0.05 on q, k, v, o) on Gemma 3 270M (the bundled Q4_K_M gguf,
 dequantised, trained in {a.dtype}, {a.threads} threads), Goat's addition bucket ({a.n_train} records, operands of
@@ -125,11 +127,9 @@ Evaluation: {a.n_eval} fresh 8D+8D problems, greedy, bf16 decoding, `mathwright 
 | **training tokens/s** | **{summary['tokens_per_second'] or 'n/a'}** |
 | training loss (mean over the run) | {summary['train_loss']:.3f} |
 
-The machine was shared with other jobs during this run (1-minute load average {load0:.1f} at the start and
-{load1:.1f} at the end, on 2 cores), so the throughput is a lower bound for an idle machine. Read the
-accuracy row as "what a few CPU minutes buy": the adapter learns Goat's output form (restate, then `=`)
-within a handful of steps, while the sums need far more steps (Goat-7B: 97.8% exact on 8D+8D after an
-epoch of ~1M records on a GPU). A longer run is `python bench/gemma_lora.py --max-minutes 60 --max-steps 400`.
+1-minute load average {load0:.1f} at the start and {load1:.1f} at the end, on 2 cores{shared}. Read the
+accuracy row as "what a few CPU minutes buy" (Goat-7B: 97.8% exact on 8D+8D after an epoch of ~1M records on a
+GPU). A longer run is `python bench/gemma_lora.py --max-minutes 60 --max-steps 400`.
 """
     if not a.no_results:
         from mathwright.eval.results import update_section
