@@ -389,30 +389,30 @@ def add_pairs(a: str, b: str, idx: "list[int]") -> list[tuple[str, str]]:
     n = la if la > lb else lb
     s = str(val(a) + val(b)).zfill(n)[::-1]  # every digit ADD writes; a final carry makes it n + 1 long
     A, B, S = dg(a), dg(b), dg(s)
-    last = "1" if len(s) > n else "0"
+    last = 1 if len(s) > n else 0
     text: dict[int, str] = {}
     for i in {j for k in idx for j in (k, k + 1)}:
+        j = i - 1  # columns done
         if i == 0:
-            text[0] = f"ADD, q0, [HEAD1] {A}[HEAD2] {B} [C] [OUTPUT]\n{_ADD_Q0_CMD}"
-            continue
-        j = i - 1  # columns done; the '|d' renderings are sliced, 2 characters per digit
-        if j > n:
-            text[i] = f"ADD, qH,  {A}[HEAD1] {B}[HEAD2] [C]{last} {S}\n{HALT_LINE}\n"
-            continue
-        h1, h2 = 2 * (j if j < la else la), 2 * (j if j < lb else lb)
-        if j == n:
-            cmd = f"CMD: [OUTPUT] {last}, [OUTPUT], [C], qH\n"
-            carry = last
+            text[0] = _add_q0(A, B)
+        elif j > n:
+            text[i] = _add_halt(A, B, last, S)
+        elif j == n:
+            text[i] = _add_q1(j, last, None, A, B, la, lb, S)
         else:
             # the digit written at column j is s[j], so the carry into j is what makes the column sum match
             t = (int(a[j]) if j < la else 0) + (int(b[j]) if j < lb else 0)
             c = (int(s[j]) - t) % 10
-            carry = str(c)
-            cmd = (f"CMD: [C] {(t + c) // 10}, [OUTPUT] {s[j]}, [OUTPUT] RIGHT, "
-                   f"{'[HEAD1] RIGHT, ' if j < la else ''}{'[HEAD2] RIGHT, ' if j < lb else ''}q1\n")
-        text[i] = (f"ADD, q1,  {A[:h1]}[HEAD1]{A[h1:]} {B[:h2]}[HEAD2]{B[h2:]} [C]{carry} {S[:2 * j]}[OUTPUT]\n"
-                   + cmd)
+            text[i] = _add_q1(j, c, t + c, A, B, la, lb, S)
     return [(text[k], text[k + 1]) for k in idx]
+
+
+def _add_q0(A: str, B: str) -> str:
+    return f"ADD, q0, [HEAD1] {A}[HEAD2] {B} [C] [OUTPUT]\n{_ADD_Q0_CMD}"
+
+
+def _add_halt(A: str, B: str, c: int, S: str) -> str:
+    return f"ADD, qH,  {A}[HEAD1] {B}[HEAD2] [C]{c} {S}\n{HALT_LINE}\n"
 
 
 @lru_cache(maxsize=64)
@@ -450,8 +450,7 @@ def _add_pair_text(k: int, A: str, B: str, la: int, lb: int, n: int, x: int, y: 
     tape is the digits of x + y (rendered in ``S``). No digit loop, no stepping. None if k + 1 is past
     the halt."""
     if k == 0:
-        return (f"ADD, q0, [HEAD1] {A}[HEAD2] {B} [C] [OUTPUT]\n{_ADD_Q0_CMD}",
-                _add_q1(0, 0, x % 10 + y % 10, A, B, la, lb, S))
+        return _add_q0(A, B), _add_q1(0, 0, x % 10 + y % 10, A, B, la, lb, S)
     j = k - 1
     if j < 0 or j > n:
         return None
@@ -459,8 +458,7 @@ def _add_pair_text(k: int, A: str, B: str, la: int, lb: int, n: int, x: int, y: 
     p1 = p * 10
     c, low1 = (x % p + y % p) // p, x % p1 + y % p1
     if j == n:
-        return (_add_q1(j, c, None, A, B, la, lb, S),
-                f"ADD, qH,  {A}[HEAD1] {B}[HEAD2] [C]{c} {S}\n{HALT_LINE}\n")
+        return _add_q1(j, c, None, A, B, la, lb, S), _add_halt(A, B, c, S)
     first = _add_q1(j, c, low1 // p, A, B, la, lb, S)
     if j + 1 == n:
         return first, _add_q1(n, low1 // p1, None, A, B, la, lb, S)

@@ -255,11 +255,11 @@ class _Rows(torch.utils.data.Dataset):
 def build(cfg: VerifierConfig) -> tuple[ValueHeadModel, Any]:
     """Base model (+ LoRA) + zero-initialised head, with residual dropout hooks."""
     from mathwright.models.hf import load_pretrained
+    from mathwright.train.sft import set_training_attention
 
     base, tok = load_pretrained(cfg.base, dtype="float32")
     base.train()
-    if not torch.cuda.is_available():
-        base.set_attn_implementation("eager")  # CPU bf16 autocast only pays with eager attention (train/sft.py)
+    set_training_attention(base)
     if cfg.lora:
         from peft import LoraConfig, get_peft_model
 
@@ -274,7 +274,7 @@ def train_verifier(cfg: VerifierConfig, rows: list[dict] | None = None) -> Path:
     """Train and save a verifier; returns the output directory. ``rows`` overrides ``cfg.data``."""
     from transformers import Trainer, TrainingArguments, set_seed
 
-    from mathwright.train.sft import cpu_has_bf16
+    from mathwright.train.sft import default_bf16
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -293,7 +293,7 @@ def train_verifier(cfg: VerifierConfig, rows: list[dict] | None = None) -> Path:
         lr_scheduler_type="cosine", logging_steps=cfg.logging_steps, save_strategy="no", report_to=[],
         seed=cfg.seed, data_seed=cfg.seed, use_cpu=not torch.cuda.is_available(), remove_unused_columns=False,
         dataloader_num_workers=0, disable_tqdm=not cfg.progress, label_names=["value_labels"],
-        bf16=cfg.bf16 if cfg.bf16 is not None else (torch.cuda.is_available() or cpu_has_bf16()),
+        bf16=cfg.bf16 if cfg.bf16 is not None else default_bf16(),
     )
     trainer = Trainer(model=model, args=args, train_dataset=_Rows(feats), data_collator=Collator(tok.pad_token_id, cfg.level))
     trainer.train()
