@@ -162,3 +162,35 @@ def test_full_finetune_of_a_saved_checkpoint(trained, tmp_path):
     assert any(not torch.equal(before[k], after[k]) for k in before)  # every weight is trainable in full mode
     with pytest.raises(ValueError, match="is a preset"):
         train(TrainConfig(model="tiny-1m", mode="full", data=[str(data)], output_dir=str(tmp_path / "x")))
+
+
+def test_labelled_positions_loss_equals_the_models_own_loss():
+    """The CPU loss projects only labelled positions; it must equal HF's full-logit loss, in value and gradient."""
+    from mathwright.models.tiny import build_tiny
+    from mathwright.train.sft import labelled_positions_loss
+
+    model, _ = build_tiny("tiny-1m", seed=0)
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(3, 40, (3, 12), generator=g)
+    labels = ids.clone()
+    labels[0, :5] = -100  # prompt
+    labels[1, :9] = -100
+    labels[2, :3] = -100
+    labels[2, 10:] = -100  # padding
+    mask = torch.ones_like(ids)
+    mask[2, 10:] = 0
+    inputs = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+    ref = model(**inputs).loss
+    ref.backward()
+    ref_grad = model.lm_head.weight.grad.clone()
+    model.zero_grad()
+    loss, correct, n = labelled_positions_loss(model, inputs)
+    loss.backward()
+    assert int(n) == (labels[:, 1:] != -100).sum().item() == 7 + 3 + 7
+    assert 0 <= int(correct) <= int(n)
+    assert torch.allclose(loss, ref, atol=1e-6)
+    assert torch.allclose(model.lm_head.weight.grad, ref_grad, atol=1e-6)
+    # with a global token count (gradient accumulation), the sum is divided by it instead
+    half, _, _ = labelled_positions_loss(model, inputs, num_items_in_batch=2 * int(n))
+    assert torch.allclose(half, ref / 2, atol=1e-6)
