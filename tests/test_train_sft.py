@@ -194,3 +194,16 @@ def test_labelled_positions_loss_equals_the_models_own_loss():
     # with a global token count (gradient accumulation), the sum is divided by it instead
     half, _, _ = labelled_positions_loss(model, inputs, num_items_in_batch=2 * int(n))
     assert torch.allclose(half, ref / 2, atol=1e-6)
+
+
+def test_trainer_losses_agree_with_trls_own(trained, tmp_path):
+    """The CPU labelled-positions loss and TRL's fused-head loss train the same model to the same losses."""
+    _, data = trained
+    runs = {}
+    for flag in (True, False):
+        out = tmp_path / str(flag)
+        train(tiny_cfg(out, data, labelled_loss=flag, trainer={"max_steps": 10, "bf16": False}))
+        runs[flag] = losses(out)
+    assert [s for s, _ in runs[True]] == [s for s, _ in runs[False]] == [5, 10]
+    for (_, a), (_, b) in zip(runs[True], runs[False]):
+        assert a == pytest.approx(b, rel=2e-3), runs

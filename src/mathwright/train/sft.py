@@ -68,6 +68,7 @@ class TrainConfig:
     resume: str = "auto"  # auto: continue from the newest OUT/checkpoint-*; never; or a checkpoint path
     max_minutes: float | None = None  # stop (and save) after this much training wall time; None: no limit
     attn_implementation: str | None = None  # None: "eager" on CPU (2x faster than sdpa under bf16), library default on GPU
+    labelled_loss: bool = True  # CPU: project only labelled positions (labelled_positions_loss); False: TRL's loss
     lora: LoraSettings = field(default_factory=LoraSettings)
     trainer: dict[str, Any] = field(default_factory=dict)  # passed to trl.SFTConfig
 
@@ -141,7 +142,7 @@ def labelled_positions_loss(model: Any, inputs: dict[str, Any], num_items_in_bat
     return loss, correct, torch.as_tensor(targets.numel())
 
 
-def _sft_trainer_class() -> Any:
+def _sft_trainer_class(labelled_loss: bool = True) -> Any:
     """TRL's ``SFTTrainer`` with :func:`labelled_positions_loss` on CPU.
 
     TRL's fused LM head runs compact Triton tiles on GPUs, but off Triton it scores every position in
@@ -152,7 +153,8 @@ def _sft_trainer_class() -> Any:
 
     class MathwrightSFTTrainer(SFTTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[override]
-            if return_outputs or self.aux_loss_enabled or self.accelerator.device.type != "cpu":
+            if (not labelled_loss or return_outputs or self.aux_loss_enabled
+                    or self.accelerator.device.type != "cpu"):
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             mode = "train" if self.model.training else "eval"
             loss, correct, n = labelled_positions_loss(model, inputs, num_items_in_batch)
@@ -263,7 +265,7 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
     cbs = [loss_log, *(callbacks or [])]
     if cfg.max_minutes:
         cbs.append(TimeBudget(cfg.max_minutes))
-    trainer = _sft_trainer_class()(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+    trainer = _sft_trainer_class(cfg.labelled_loss)(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                          processing_class=tok, peft_config=peft_config, callbacks=cbs)
     main = trainer.is_world_process_zero()
     if main:
