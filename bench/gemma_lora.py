@@ -71,7 +71,11 @@ def compare_losses(cfg_overrides: list[str], out: Path, steps: int) -> dict[str,
                 f"trainer.max_steps={steps}", "max_minutes=null", "lora.merge=false", "trainer.save_steps=1000",
                 "trainer.warmup_steps=0"]))
         runs[name].append(json.loads((d / "train_summary.json").read_text())["tokens_per_second"])
-    return {k: round(sum(v) / len(v), 1) for k, v in runs.items()} | {f"{k}_runs": v for k, v in runs.items()}
+    load = out / "loss_compare_load.json"  # the load while the comparison ran, not at a later report-only re-run
+    if not load.exists():
+        load.write_text(json.dumps({"load_avg": os.getloadavg()[0]}))
+    return ({k: round(sum(v) / len(v), 1) for k, v in runs.items()} | {f"{k}_runs": v for k, v in runs.items()}
+            | json.loads(load.read_text()))
 
 
 def compare_text(speed: dict[str, float], steps: int) -> str:
@@ -82,7 +86,8 @@ def compare_text(speed: dict[str, float], steps: int) -> str:
             f"(its fused LM head; off Triton it scores every position, prompt and padding included, in fp32 tiles "
             f"and recomputes them in backward) **{speed['trl']} tokens/s**; mathwright's labelled-positions loss "
             f"(`labelled_loss: true`, the default: only positions with a label go through the 262k-token LM head) "
-            f"**{speed['labelled']} tokens/s**, {speed['labelled'] / speed['trl']:.1f}x.\n\n")
+            f"**{speed['labelled']} tokens/s**, {speed['labelled'] / speed['trl']:.1f}x (1-minute load average "
+            f"{speed['load_avg']:.1f} at its end).\n\n")
 
 
 def main() -> None:
