@@ -12,6 +12,8 @@
   TRL appends EOS to the completion and, with ``completion_only_loss``, labels every prompt token -100.
 - ``trainer:`` is passed to TRL's ``SFTConfig`` as is (learning_rate, per_device_train_batch_size,
   max_steps, save_steps, ...); unknown keys fail before anything loads.
+- On CPU the loss projects only the labelled (completion) positions through the LM head
+  (``labelled_loss``); TRL's fused head is kept on GPUs, where it runs compact Triton tiles.
 - Resume: a killed run restarts from the newest ``OUT/checkpoint-*`` (``resume: auto``).
 - ``max_minutes`` stops training cleanly after that much wall time (CPU budgets); the final save still happens.
 - Outputs: ``OUT/model`` (final model + tokenizer, or the merged model for LoRA), ``OUT/adapter`` (LoRA
