@@ -156,7 +156,7 @@ def _sft_trainer_class(labelled_loss: bool = True) -> Any:
     class MathwrightSFTTrainer(SFTTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[override]
             if (not labelled_loss or return_outputs or self.aux_loss_enabled
-                    or self.accelerator.device.type != "cpu"):
+                    or self.accelerator.device.type != "cpu" or "attention_mask" not in inputs):  # padding-free: TRL's
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             mode = "train" if self.model.training else "eval"
             loss, correct, n = labelled_positions_loss(model, inputs, num_items_in_batch)
