@@ -273,6 +273,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=REPO / "runs" / "bench-arith-scratch")
     ap.add_argument("--no-results", action="store_true", help="do not write docs/RESULTS.md")
+    ap.add_argument("--section", default="From-scratch arithmetic",
+                    help="RESULTS section to write (a format comparison can go beside the main table)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--report-only", action="store_true", help="rebuild the RESULTS section from saved summaries")
     args = ap.parse_args(argv)
@@ -307,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_results and summaries:
         from mathwright.eval.results import update_section
 
-        update_section("From-scratch arithmetic", body, seed=args.seed,
+        update_section(args.section, body, seed=args.seed,
                        command="python bench/arith_scratch.py " + " ".join(argv if argv is not None else sys.argv[1:]))
 
 
