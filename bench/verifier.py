@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import os
 import sys
 import time
@@ -60,6 +61,7 @@ class Sizes:
     gen_init: str = ""
     train_samples: int = 0         # samples per verifier-training problem (0: same as ``samples``)
     notes: str = ""                # free text appended to the RESULTS section (e.g. earlier attempts' numbers)
+    load: str = "shared with 7 other jobs (2 cores)"  # how busy the machine was (the wall times depend on it)
 
 
 SMOKE = Sizes(gen_problems=40, verifier_problems=6, test_problems=4, samples=4, preset="tiny-100k", model_fields={}, gen_epochs=1.0,
@@ -164,13 +166,13 @@ def train_verifiers(out: Path, gen: Path, train_recs: list[dict], sz: Sizes, see
     return dict(zip(levels, dirs))
 
 
-def score_tests(out: Path, vdir: Path, test_recs: list[dict], level: str) -> dict[str, list[float]]:
+def score_tests(out: Path, vdir: Path, test_recs: list[dict], level: str, path: Path | None = None) -> dict[str, list[float]]:
     from mathwright.solve.sampling import PROMPT
     from mathwright.train.verifier import load_verifier, score
 
     import torch
 
-    path = out / f"scores_{level}.json"
+    path = path or out / f"scores_{level}.json"
     if path.exists():
         return json.loads(path.read_text())
     torch.set_num_threads(1)
@@ -187,6 +189,15 @@ def score_tests(out: Path, vdir: Path, test_recs: list[dict], level: str) -> dic
 
     write_json(path, res)
     return res
+
+
+def score_train_subset(out: Path, vdir: Path, train_recs: list[dict], level: str, n: int = 300) -> dict[str, list[float]]:
+    """Scores of the first ``n`` verifier-training problems' samples (the fit check: a verifier that ranks its own
+    training samples no better than held-out ones is underfitting, not starved of data)."""
+    path = out / f"scores_train_{level}.json"
+    if not path.exists():
+        score_tests(out, vdir, train_recs[:n], level, path=path)
+    return json.loads(path.read_text())
 
 
 def auc_stats(recs: list[dict], scores: dict[str, list[float]]) -> tuple[float, float]:
@@ -210,12 +221,50 @@ def auc_stats(recs: list[dict], scores: dict[str, list[float]]) -> tuple[float, 
     return pooled, (sum(per) / len(per) if per else float("nan"))
 
 
+def trace_kind(question: str, sample: str) -> str:
+    """What a wrong sample looks like: ``no_answer`` (no readable final answer); ``slip`` (the trace contradicts
+    itself: a calculator annotation wrong or not followed by its value, or a final answer that is not the last
+    result); ``copy`` (an expression uses a number that is neither in the question nor an earlier result: a
+    number copied wrongly); ``consistent`` (every operand comes from the question or an earlier result: a wrong
+    number chosen or a wrong step)."""
+    import re
+
+    from mathwright.formats.gsm import ANNOT_RE, check, parse
+
+    final = parse(sample)
+    if final is None:
+        return "no_answer"
+    anns = list(ANNOT_RE.finditer(sample))
+    if not check(sample, strict=True).ok or not anns or final != anns[-1].group(2):
+        return "slip"
+    known = set(re.findall(r"\d+(?:\.\d+)?", question))
+    for m in anns:
+        if any(x not in known for x in re.findall(r"\d+(?:\.\d+)?", m.group(1))):
+            return "copy"
+        known.add(m.group(2))
+    return "consistent"
+
+
+def failure_breakdown(recs: list[dict], scores: dict[str, list[float]]) -> dict[str, int]:
+    """For the problems where best-of-all-samples (by score) picks a wrong sample: how many, and the
+    :func:`trace_kind` of each picked sample."""
+    res = {"failures": 0, "no_answer": 0, "slip": 0, "copy": 0, "consistent": 0}
+    for r in recs:
+        sc = scores[r["id"]]
+        j = max(range(len(sc)), key=lambda i: (sc[i], -i))
+        if not r["correct"][j]:
+            res["failures"] += 1
+            res[trace_kind(r["question"], r["samples"][j])] += 1
+    return res
+
+
 def fmt(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
 def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: list[dict],
-           scores: dict[str, dict[str, list[float]]], times: dict[str, float], write_results: bool) -> dict:
+           scores: dict[str, dict[str, list[float]]], times: dict[str, float], write_results: bool,
+           train_scores: dict[str, dict[str, list[float]]] | None = None) -> dict:
     from mathwright.eval.verifier_metrics import evaluate, plot_curves
 
     N = sz.samples
@@ -281,6 +330,14 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
                         + (" — ahead, but not by the paper's wide margin" if 0 < v - b1 < 0.1 else
                            " — beats it by a wide margin" if v - b1 >= 0.1 else " — does NOT beat it"))
         findings.append(f"- verification vs plain majority vote at the same N: {fmt(v)} vs {fmt(base['vote'][N])}")
+        for lvl, e in ev.items():  # where the best-of-N curve turns
+            c = e["curves"]["verifier"]
+            npk = max(ns, key=lambda n: (c[n], -n))
+            if npk < N and c[N] < c[npk]:
+                findings.append(f"- {lvl}-level best-of-N peaks at N={npk} ({fmt(c[npk])}, vs test@1 {fmt(base['test'][1])} and "
+                                f"majority vote {fmt(base['vote'][npk])} at that N), then falls to {fmt(c[N])} at N={N}: the more "
+                                "samples, the likelier one fools the verifier (the paper's 6B verifier turns down past about "
+                                "400 samples; this one much earlier)")
     if tok is not None and sol is not None:
         a, b = tok["curves"]["verifier"][N], sol["curves"]["verifier"][N]
         findings.append(f"- token-level vs solution-level best-of-{N}: {fmt(a)} vs {fmt(b)} "
@@ -290,12 +347,30 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
         findings.append(f"- top-k voting (token-level, k={kf} fixed): {fmt(kk[kf])} vs best-of-{N} "
                         f"{fmt(kk[1])} and plain vote {fmt(kk[max(kk)])}"
                         + (" — helps" if kk[kf] > kk[1] else " — does not help here"))
-    if tok is not None and tok["curves"]["verifier"][N] < base["test"][1]:
-        findings.append(f"- why best-of-{N} loses: the verifiers rank correct above wrong samples only partly within a "
-                        "problem, and among 100 samples the single top-scored one is usually a near miss (a number "
-                        "copied from the question with one digit wrong, a calculator result copied wrongly) that a "
-                        "0.36M-parameter value head cannot check against the question; voting over the top k averages "
-                        "those outliers away")
+    from mathwright.eval.verifier_metrics import verifier_at
+
+    for lvl, sc in (train_scores or {}).items():  # fit: the same metrics on the verifier's own training samples
+        sub = [r for r in train_recs if r["id"] in sc]
+        if not sub:
+            continue
+        k = min(len(r["correct"]) for r in sub)
+        a_pool, a_within = auc_stats(sub, sc)
+        held = auc_stats(test_recs, scores[lvl])[1]
+        bo = sum(verifier_at(r["correct"][:k], sc[r["id"]][:k], k) for r in sub) / len(sub)
+        t1 = sum(sum(r["correct"][:k]) / k for r in sub) / len(sub)
+        findings.append(f"- {lvl}-level fit check on {len(sub)} of its own training problems: AUC pooled {a_pool:.3f}, "
+                        f"within a problem {a_within:.3f} (held-out {held:.3f}); best-of-{k} {fmt(bo)} vs their test@1 {fmt(t1)}"
+                        + (" — within 0.05 of held-out on its own training data: the verifier underfits rather than "
+                           "overfits" if abs(a_within - held) < 0.05 else
+                           " — better on its training data: it overfits" if a_within >= held + 0.05 else ""))
+    for lvl, sc in scores.items():  # measured: what the top-scored sample of a best-of-N failure looks like
+        fb = failure_breakdown(test_recs, sc)
+        findings.append(f"- {lvl}-level best-of-{N} picks a wrong sample on {fb['failures']} of {len(test_recs)} problems; "
+                        f"those top-scored wrong samples: {fb['no_answer']} without a readable final answer, "
+                        f"{fb['slip']} contradicting themselves (an annotation wrong or not followed by its value, or a "
+                        f"final answer that is not the last result), {fb['copy']} using a number found neither in the "
+                        f"question nor among earlier results (copied wrongly), {fb['consistent']} built only from the "
+                        "question's numbers and earlier results (a wrong number chosen or a wrong step)")
     npos = sum(sum(r['correct']) for r in train_recs)
     nall = sum(len(r['correct']) for r in train_recs)
     findings.append(f"- verifier training data: {npos} correct and {nall - npos} wrong samples "
@@ -323,7 +398,7 @@ problems. Verifiers: value head on the generator's weights, joint LM loss (coef 
 {sz.residual_dropout}, {sz.ver_epochs:g} epoch(s) on {sum(min(len(r['correct']), sz.max_samples_per_problem_for_training) for r in train_recs)} samples;
 token-level = target at every solution token, solution-level = last token only; score = value at the last token.
 Subset metrics (vote, top-k vote) average {sz.draws} seeded random N-subsets; test@N and verifier@N are exact
-expectations over N-subsets. The machine was shared with 7 other jobs (2 cores), so wall times are inflated:
+expectations over N-subsets. Machine: {sz.load}; wall times:
 {', '.join(f'{k} {v / 60:.1f} min' for k, v in times.items())}. Earlier attempts: the longer default templates
 (~330-character problems) were abandoned (after 1.3 epochs the generator solved 0/24 greedily); all 7 mini templates,
 2 epochs on 3000 problems gave a generator with test@1 3.4%, too weak for the verifiers to learn to rank.{(chr(10) + sz.notes) if sz.notes else ''}
@@ -349,7 +424,7 @@ in level, only in direction.
 
         shutil.copyfile(png, RESULTS.parent / "verifier_curves.png")
 
-        update_section("Verifier", body, seed=seed, command="python " + " ".join(["bench/verifier.py"] + sys.argv[1:]))
+        update_section("Verifier", body, seed=seed, command="python " + shlex.join(["bench/verifier.py"] + sys.argv[1:]))
     (out / "report.md").write_text(body, encoding="utf-8")
     return summary
 
@@ -388,8 +463,10 @@ def run(out: str | os.PathLike, sz: Sizes, seed: int = 0, write_results: bool = 
                           (sample, out, gen, vtrain, "train", sz, seed)], sz.workers)
         test_recs, train_recs = parts[0] + parts[1], parts[2]
     else:
-        train_recs, test_recs = parallel([(sample, out, gen, vtrain, "train", sz, seed),
-                                          (sample, out, gen, test, "test", sz, seed + 1)], sz.workers)
+        # held-out samples first: a run cut short in the (larger) training half keeps a complete test set and can
+        # resume with fewer verifier-training problems (each problem's samples are logged as they finish)
+        test_recs, train_recs = parallel([(sample, out, gen, test, "test", sz, seed + 1),
+                                          (sample, out, gen, vtrain, "train", sz, seed)], sz.workers)
     timed("sampling", done, t)
     log(f"sampled: train acc {sum(sum(r['correct']) for r in train_recs) / max(1, sum(len(r['correct']) for r in train_recs)):.3f}, "
         f"test acc {sum(sum(r['correct']) for r in test_recs) / (len(test_recs) * sz.samples):.3f}")
@@ -400,9 +477,11 @@ def run(out: str | os.PathLike, sz: Sizes, seed: int = 0, write_results: bool = 
     t = time.time()
     done = all((out / f"scores_{lvl}.json").exists() for lvl in vdirs)
     scores = dict(zip(vdirs, parallel([(score_tests, out, d, test_recs, lvl) for lvl, d in vdirs.items()], sz.workers)))
+    train_scores = dict(zip(vdirs, parallel([(score_train_subset, out, d, train_recs, lvl) for lvl, d in vdirs.items()],
+                                            sz.workers)))
     timed("scoring", done, t)
     log("scored; writing report")
-    return report(out, sz, seed, train_recs, test_recs, scores, times, write_results)
+    return report(out, sz, seed, train_recs, test_recs, scores, times, write_results, train_scores)
 
 
 def main() -> None:

@@ -96,3 +96,32 @@ def test_reduced_reproduction_runs(tmp_path: Path) -> None:
     scores = json.loads((tmp_path / "scores_token.json").read_text())
     assert sorted(scores) == sorted(r["id"] for r in recs)
     assert all(len(v) == 3 and all(0.0 <= x <= 1.0 for x in v) for v in scores.values())
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_verifier", REPO / "bench" / "verifier.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench_verifier"] = bench
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def test_trace_kind_and_failure_breakdown() -> None:
+    """The bench's measured description of best-of-N failures, on hand-made traces."""
+    bench = _bench()
+    q = "Grace has 15 toy cars, gets 12 more and gives away 25. How many are left?"
+    good = "Grace has 15 + 12 = <<15+12=27>>27 toy cars.\nNow there are 27 - 25 = <<27-25=2>>2 left.\n#### 2"
+    copy = "Grace has 15 + 12 = <<15+12=27>>27 toy cars.\nNow there are 29 - 25 = <<29-25=4>>4 left.\n#### 4"
+    slip_ann = "Grace has 15 + 12 = <<15+12=27>>27 toy cars.\nNow there are 27 - 25 = <<27-25=2>>5 left.\n#### 5"
+    slip_final = "Grace has 15 + 12 = <<15+12=27>>27 toy cars.\nNow there are 27 - 25 = <<27-25=2>>2 left.\n#### 4"
+    wrong_step = "Grace has 15 + 25 = <<15+25=40>>40 toy cars.\nNow there are 40 - 12 = <<40-12=28>>28 left.\n#### 28"
+    assert bench.trace_kind(q, good) == "consistent"
+    assert bench.trace_kind(q, copy) == "copy"
+    assert bench.trace_kind(q, slip_ann) == "slip"
+    assert bench.trace_kind(q, slip_final) == "slip"
+    assert bench.trace_kind(q, wrong_step) == "consistent"
+    assert bench.trace_kind(q, "Grace has 15 + 12 = <<15+12=27>>27") == "no_answer"
+    recs = [{"id": "a", "question": q, "samples": [good, copy, slip_ann], "correct": [True, False, False]},
+            {"id": "b", "question": q, "samples": [good, copy, slip_ann], "correct": [True, False, False]}]
+    fb = bench.failure_breakdown(recs, {"a": [0.9, 0.5, 0.1], "b": [0.2, 0.3, 0.8]})
+    assert fb == {"failures": 1, "no_answer": 0, "slip": 1, "copy": 0, "consistent": 0}
