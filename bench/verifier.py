@@ -473,7 +473,7 @@ def run(out: str | os.PathLike, sz: Sizes, seed: int = 0, write_results: bool = 
     t = time.time()
     done = all((out / f"verifier_{lvl}" / "verifier_config.json").exists() for lvl in ("token", "solution"))
     vdirs = train_verifiers(out, gen, train_recs, sz, seed)
-    timed("verifier training (both, side by side)", done, t)
+    timed("verifier training (both, " + ("side by side)" if sz.workers > 1 else "one after the other)"), done, t)
     t = time.time()
     done = all((out / f"scores_{lvl}.json").exists() for lvl in vdirs)
     scores = dict(zip(vdirs, parallel([(score_tests, out, d, test_recs, lvl) for lvl, d in vdirs.items()], sz.workers)))
