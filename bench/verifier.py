@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import os
+import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -265,7 +265,7 @@ def fmt(x: float) -> str:
 def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: list[dict],
            scores: dict[str, dict[str, list[float]]], times: dict[str, float], write_results: bool,
            train_scores: dict[str, dict[str, list[float]]] | None = None) -> dict:
-    from mathwright.eval.verifier_metrics import evaluate, plot_curves
+    from mathwright.eval.verifier_metrics import evaluate, plot_curves, verifier_at
 
     N = sz.samples
     ns = sorted({k for k in (1, 2, 4, 8, 16, 32, 64, N) if k <= N})
@@ -347,8 +347,6 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
         findings.append(f"- top-k voting (token-level, k={kf} fixed): {fmt(kk[kf])} vs best-of-{N} "
                         f"{fmt(kk[1])} and plain vote {fmt(kk[max(kk)])}"
                         + (" — helps" if kk[kf] > kk[1] else " — does not help here"))
-    from mathwright.eval.verifier_metrics import verifier_at
-
     for lvl, sc in (train_scores or {}).items():  # fit: the same metrics on the verifier's own training samples
         sub = [r for r in train_recs if r["id"] in sc]
         if not sub:

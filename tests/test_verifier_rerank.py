@@ -17,6 +17,15 @@ from mathwright.solve.rerank import best_of_n, majority_vote, top_k_vote, weight
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _bench():
+    """bench/verifier.py as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("bench_verifier", REPO / "bench" / "verifier.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench_verifier"] = bench  # dataclasses look their module up
+    spec.loader.exec_module(bench)
+    return bench
+
+
 def test_selection_by_hand() -> None:
     preds = ["5", "7", "7", "5", "5", None]
     scores = [0.9, 0.8, 0.7, 0.1, 0.2, 0.95]
@@ -78,10 +87,7 @@ def test_plot_curves_png(tmp_path: Path) -> None:
 def test_reduced_reproduction_runs(tmp_path: Path) -> None:
     """The whole bench pipeline at toy sizes: data -> generator from scratch -> samples -> both verifiers ->
     metrics, curves and report (RESULTS.md is not written)."""
-    spec = importlib.util.spec_from_file_location("bench_verifier", REPO / "bench" / "verifier.py")
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules["bench_verifier"] = bench  # dataclasses look their module up
-    spec.loader.exec_module(bench)
+    bench = _bench()
     sz = bench.Sizes(**{**bench.asdict(bench.SMOKE), "gen_problems": 16, "gen_batch": 16, "verifier_problems": 3,
                         "test_problems": 3, "samples": 3, "max_new_tokens": 16})
     summ = bench.run(tmp_path, sz, seed=0, write_results=False)
@@ -96,14 +102,6 @@ def test_reduced_reproduction_runs(tmp_path: Path) -> None:
     scores = json.loads((tmp_path / "scores_token.json").read_text())
     assert sorted(scores) == sorted(r["id"] for r in recs)
     assert all(len(v) == 3 and all(0.0 <= x <= 1.0 for x in v) for v in scores.values())
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_verifier", REPO / "bench" / "verifier.py")
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules["bench_verifier"] = bench
-    spec.loader.exec_module(bench)
-    return bench
 
 
 def test_trace_kind_and_failure_breakdown() -> None:

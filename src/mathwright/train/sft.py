@@ -241,6 +241,7 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
     import torch
     from datasets import Dataset
     from transformers.trainer_utils import get_last_checkpoint
+
     from mathwright.models.hf import clear_quantizer
     from mathwright.models.tiny import describe, make_portable
     from mathwright.train.callbacks import LossCSV, TimeBudget
@@ -267,8 +268,9 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
     cbs = [loss_log, *(callbacks or [])]
     if cfg.max_minutes:
         cbs.append(TimeBudget(cfg.max_minutes))
-    trainer = _sft_trainer_class(cfg.labelled_loss)(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                         processing_class=tok, peft_config=peft_config, callbacks=cbs)
+    trainer_cls = _sft_trainer_class(cfg.labelled_loss)
+    trainer = trainer_cls(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                          processing_class=tok, peft_config=peft_config, callbacks=cbs)
     main = trainer.is_world_process_zero()
     if main:
         out.mkdir(parents=True, exist_ok=True)
