@@ -166,38 +166,42 @@ def train_verifiers(out: Path, gen: Path, train_recs: list[dict], sz: Sizes, see
     return dict(zip(levels, dirs))
 
 
-def score_tests(out: Path, vdir: Path, test_recs: list[dict], level: str, path: Path | None = None) -> dict[str, list[float]]:
+# the ways a sample is scored: the paper's value at the last token for both verifiers, and the token-level
+# verifier's lowest value after any solution token (the process-reward reading, verifiers.md §4.2)
+SCORINGS = {"token": "token-level", "solution": "solution-level", "token-min": "token-level (min over tokens)"}
+
+
+def score_tests(out: Path, vdir: Path, test_recs: list[dict], level: str, prefix: str = "scores") -> dict[str, dict[str, list[float]]]:
+    """``{scoring: {problem id: [score per sample]}}`` for one verifier: ``level`` (value at the last token) and,
+    for the token-level one, also ``token-min``. Each scoring is cached in ``OUT/{prefix}_{scoring}.json``."""
+    from mathwright.data.io import write_json
     from mathwright.solve.sampling import PROMPT
-    from mathwright.train.verifier import load_verifier, score
+    from mathwright.train.verifier import load_verifier, token_values
 
     import torch
 
-    path = path or out / f"scores_{level}.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    torch.set_num_threads(1)
-    model, tok = load_verifier(vdir)
-    # identical samples of a problem get identical scores: score each distinct text once
-    uniq: dict[tuple[str, str], int] = {}
-    for r in test_recs:
-        for s in r["samples"]:
-            uniq.setdefault((r["question"], s), len(uniq))
-    keys = list(uniq)
-    vals = score(model, tok, [PROMPT.format(question=q) for q, _ in keys], [c for _, c in keys], batch_size=64)
-    res: dict[str, list[float]] = {r["id"]: [vals[uniq[(r["question"], s)]] for s in r["samples"]] for r in test_recs}
-    from mathwright.data.io import write_json
+    keys_out = [level] + (["token-min"] if level == "token" else [])
+    paths = {k: out / f"{prefix}_{k}.json" for k in keys_out}
+    if not all(p.exists() for p in paths.values()):
+        torch.set_num_threads(1)
+        model, tok = load_verifier(vdir)
+        # identical samples of a problem get identical scores: score each distinct text once
+        uniq: dict[tuple[str, str], int] = {}
+        for r in test_recs:
+            for s in r["samples"]:
+                uniq.setdefault((r["question"], s), len(uniq))
+        keys = list(uniq)
+        vals = token_values(model, tok, [PROMPT.format(question=q) for q, _ in keys], [c for _, c in keys], batch_size=64)
+        agg = {level: [v[-1] for v in vals], "token-min": [min(v) for v in vals]}
+        for k, p in paths.items():
+            write_json(p, {r["id"]: [agg[k][uniq[(r["question"], s)]] for s in r["samples"]] for r in test_recs})
+    return {k: json.loads(p.read_text()) for k, p in paths.items()}
 
-    write_json(path, res)
-    return res
 
-
-def score_train_subset(out: Path, vdir: Path, train_recs: list[dict], level: str, n: int = 300) -> dict[str, list[float]]:
+def score_train_subset(out: Path, vdir: Path, train_recs: list[dict], level: str, n: int = 300) -> dict[str, dict[str, list[float]]]:
     """Scores of the first ``n`` verifier-training problems' samples (the fit check: a verifier that ranks its own
     training samples no better than held-out ones is underfitting, not starved of data)."""
-    path = out / f"scores_train_{level}.json"
-    if not path.exists():
-        score_tests(out, vdir, train_recs[:n], level, path=path)
-    return json.loads(path.read_text())
+    return score_tests(out, vdir, train_recs[:n], level, prefix="scores_train")
 
 
 def auc_stats(recs: list[dict], scores: dict[str, list[float]]) -> tuple[float, float]:
@@ -267,6 +271,7 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
            train_scores: dict[str, dict[str, list[float]]] | None = None) -> dict:
     from mathwright.eval.verifier_metrics import evaluate, plot_curves, verifier_at
 
+    scores = {k: scores[k] for k in SCORINGS if k in scores}  # table order: the paper's two, then ours
     N = sz.samples
     ns = sorted({k for k in (1, 2, 4, 8, 16, 32, 64, N) if k <= N})
     topk = sorted({k for k in (1, 3, 5, 10, 25, 50, N) if k <= N})
@@ -274,8 +279,8 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
     base = next(iter(ev.values()))["curves"]
     curves = {"test@N (coverage)": base["test"], "majority vote": base["vote"]}
     for lvl, e in ev.items():
-        curves[f"verifier ({lvl}-level)"] = e["curves"]["verifier"]
-        curves[f"top-10% vote ({lvl})"] = e["curves"]["topk_vote"]
+        curves[f"verifier ({SCORINGS[lvl]})"] = e["curves"]["verifier"]
+        curves[f"top-10% vote ({SCORINGS[lvl]})"] = e["curves"]["topk_vote"]
     png = plot_curves(curves, out / "verifier_curves.png",
                       title=f"{len(test_recs)} held-out synthetic problems, {N} samples each")
     train_acc = sum(sum(r["correct"]) for r in train_recs) / max(1, sum(len(r["correct"]) for r in train_recs))
@@ -292,13 +297,13 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
     ]
     for lvl, e in ev.items():
         c = e["curves"]
-        rows.append((f"{lvl}-level verifier, best-of-{N}", fmt(c["verifier"][N])))
+        rows.append((f"{SCORINGS[lvl]} verifier, best-of-{N}", fmt(c["verifier"][N])))
         kfix = 10 if 10 in e["topk_at_max"] else max(e["topk_at_max"])
         kbest = max(e["topk_at_max"], key=lambda k: e["topk_at_max"][k])
-        rows.append((f"{lvl}-level verifier, vote over the top {kfix} of {N} (k fixed in advance)", fmt(e["topk_at_max"][kfix])))
-        rows.append((f"{lvl}-level verifier, vote over the top k of {N}, best k={kbest} (chosen on the test set: optimistic)",
+        rows.append((f"{SCORINGS[lvl]} verifier, vote over the top {kfix} of {N} (k fixed in advance)", fmt(e["topk_at_max"][kfix])))
+        rows.append((f"{SCORINGS[lvl]} verifier, vote over the top k of {N}, best k={kbest} (chosen on the test set: optimistic)",
                      fmt(e["topk_at_max"][kbest])))
-        rows.append((f"{lvl}-level verifier, score-weighted vote over {N}", fmt(c["weighted_vote"][N])))
+        rows.append((f"{SCORINGS[lvl]} verifier, score-weighted vote over {N}", fmt(c["weighted_vote"][N])))
     table = "| method (held-out problems) | accuracy |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
     curve_hdr = "| N | " + " | ".join(ns_str := [str(n) for n in ns]) + " |\n|---|" + "---|" * len(ns) + "\n"
     curve_rows = []
@@ -306,7 +311,7 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
         curve_rows.append(f"| {name} | " + " | ".join(fmt(c[n]) for n in ns) + " |")
     topk_tbl = ""
     for lvl, e in ev.items():
-        topk_tbl += f"| {lvl} | " + " | ".join(fmt(e["topk_at_max"][k]) for k in topk) + " |\n"
+        topk_tbl += f"| {SCORINGS[lvl]} | " + " | ".join(fmt(e["topk_at_max"][k]) for k in topk) + " |\n"
     topk_tbl = "| top-k vote at N=%d, k = | " % N + " | ".join(map(str, topk)) + " |\n|---|" + "---|" * len(topk) + "\n" + topk_tbl
     gen_sum = {}
     p = out / "generator" / "train_summary.json"
@@ -321,30 +326,32 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
     findings = []
     for lvl, sc in scores.items():  # does the verifier separate correct from wrong samples at all?
         a_pool, a_within = auc_stats(test_recs, sc)
-        findings.append(f"- {lvl}-level verifier AUC (correct vs wrong test samples): pooled {a_pool:.3f}, "
+        findings.append(f"- {SCORINGS[lvl]} verifier AUC (correct vs wrong test samples): pooled {a_pool:.3f}, "
                         f"within a problem {a_within:.3f} (0.5 = chance; best-of-N needs the within-problem one)")
-    if tok is not None:
-        b1, v = base["test"][1], tok["curves"]["verifier"][N]
-        findings.append(f"- verification vs generator alone: {fmt(v)} vs {fmt(b1)} test@1 "
+    b1 = base["test"][1]
+    for lvl, e in ev.items():
+        v = e["curves"]["verifier"][N]
+        findings.append(f"- {SCORINGS[lvl]} verification vs generator alone: best-of-{N} {fmt(v)} vs {fmt(b1)} test@1 "
                         f"({'+' if v >= b1 else ''}{100 * (v - b1):.1f} points)"
                         + (" — ahead, but not by the paper's wide margin" if 0 < v - b1 < 0.1 else
-                           " — beats it by a wide margin" if v - b1 >= 0.1 else " — does NOT beat it"))
-        findings.append(f"- verification vs plain majority vote at the same N: {fmt(v)} vs {fmt(base['vote'][N])}")
-        for lvl, e in ev.items():  # where the best-of-N curve turns
-            c = e["curves"]["verifier"]
-            npk = max(ns, key=lambda n: (c[n], -n))
-            if npk < N and c[N] < c[npk]:
-                findings.append(f"- {lvl}-level best-of-N peaks at N={npk} ({fmt(c[npk])}, vs test@1 {fmt(base['test'][1])} and "
-                                f"majority vote {fmt(base['vote'][npk])} at that N), then falls to {fmt(c[N])} at N={N}: the more "
-                                "samples, the likelier one fools the verifier (the paper's 6B verifier turns down past about "
-                                "400 samples; this one much earlier)")
+                           " — beats it by a wide margin" if v - b1 >= 0.1 else " — does NOT beat it")
+                        + f"; plain majority vote at the same N: {fmt(base['vote'][N])}")
+    for lvl, e in ev.items():  # where the best-of-N curve turns
+        c = e["curves"]["verifier"]
+        npk = max(ns, key=lambda n: (c[n], -n))
+        if npk < N and c[N] < c[npk]:
+            findings.append(f"- {SCORINGS[lvl]} best-of-N peaks at N={npk} ({fmt(c[npk])}, vs test@1 {fmt(b1)} and "
+                            f"majority vote {fmt(base['vote'][npk])} at that N), then falls to {fmt(c[N])} at N={N}: the more "
+                            "samples, the likelier one fools the verifier (the paper's 6B verifier turns down past about "
+                            "400 samples; this one much earlier)")
     if tok is not None and sol is not None:
         a, b = tok["curves"]["verifier"][N], sol["curves"]["verifier"][N]
-        findings.append(f"- token-level vs solution-level best-of-{N}: {fmt(a)} vs {fmt(b)} "
+        findings.append(f"- token-level vs solution-level best-of-{N}, both scored at the last token: {fmt(a)} vs {fmt(b)} "
                         f"({'token-level >= solution-level' if a >= b else 'solution-level better here'})")
-        kk = tok["topk_at_max"]
+    for lvl, e in ev.items():
+        kk = e["topk_at_max"]
         kf = 10 if 10 in kk else max(kk)
-        findings.append(f"- top-k voting (token-level, k={kf} fixed): {fmt(kk[kf])} vs best-of-{N} "
+        findings.append(f"- top-k voting ({SCORINGS[lvl]}, k={kf} fixed): {fmt(kk[kf])} vs best-of-{N} "
                         f"{fmt(kk[1])} and plain vote {fmt(kk[max(kk)])}"
                         + (" — helps" if kk[kf] > kk[1] else " — does not help here"))
     for lvl, sc in (train_scores or {}).items():  # fit: the same metrics on the verifier's own training samples
@@ -356,14 +363,14 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
         held = auc_stats(test_recs, scores[lvl])[1]
         bo = sum(verifier_at(r["correct"][:k], sc[r["id"]][:k], k) for r in sub) / len(sub)
         t1 = sum(sum(r["correct"][:k]) / k for r in sub) / len(sub)
-        findings.append(f"- {lvl}-level fit check on {len(sub)} of its own training problems: AUC pooled {a_pool:.3f}, "
+        findings.append(f"- {SCORINGS[lvl]} fit check on {len(sub)} of its own training problems: AUC pooled {a_pool:.3f}, "
                         f"within a problem {a_within:.3f} (held-out {held:.3f}); best-of-{k} {fmt(bo)} vs their test@1 {fmt(t1)}"
                         + (" — within 0.05 of held-out on its own training data: the verifier underfits rather than "
                            "overfits" if abs(a_within - held) < 0.05 else
                            " — better on its training data: it overfits" if a_within >= held + 0.05 else ""))
     for lvl, sc in scores.items():  # measured: what the top-scored sample of a best-of-N failure looks like
         fb = failure_breakdown(test_recs, sc)
-        findings.append(f"- {lvl}-level best-of-{N} picks a wrong sample on {fb['failures']} of {len(test_recs)} problems; "
+        findings.append(f"- {SCORINGS[lvl]} best-of-{N} picks a wrong sample on {fb['failures']} of {len(test_recs)} problems; "
                         f"those top-scored wrong samples: {fb['no_answer']} without a readable final answer, "
                         f"{fb['slip']} contradicting themselves (an annotation wrong or not followed by its value, or a "
                         f"final answer that is not the last result), {fb['copy']} using a number found neither in the "
@@ -394,7 +401,9 @@ Generator: a char-level LLaMA ({gen_sum.get('model', sz.preset)}) trained **from
 for each held-out problem and {sz.train_samples or N} for each of {len(train_recs)} verifier-training problems (sample accuracy {fmt(train_acc)}) and {len(test_recs)} held-out
 problems. Verifiers: value head on the generator's weights, joint LM loss (coef {sz.lm_coef}), residual dropout
 {sz.residual_dropout}, {sz.ver_epochs:g} epoch(s) on {sum(min(len(r['correct']), sz.max_samples_per_problem_for_training) for r in train_recs)} samples;
-token-level = target at every solution token, solution-level = last token only; score = value at the last token.
+token-level = target at every solution token, solution-level = last token only; score = value at the last token
+(the paper's); "token-level (min over tokens)" scores the same token-level verifier by its lowest value after any
+solution token (the process-reward reading of a value function, verifiers.md §4.2; not the paper's).
 Subset metrics (vote, top-k vote) average {sz.draws} seeded random N-subsets; test@N and verifier@N are exact
 expectations over N-subsets. Machine: {sz.load}; wall times:
 {', '.join(f'{k} {v / 60:.1f} min' for k, v in times.items())}. Earlier attempts: the longer default templates
@@ -473,10 +482,11 @@ def run(out: str | os.PathLike, sz: Sizes, seed: int = 0, write_results: bool = 
     vdirs = train_verifiers(out, gen, train_recs, sz, seed)
     timed("verifier training (both, " + ("side by side)" if sz.workers > 1 else "one after the other)"), done, t)
     t = time.time()
-    done = all((out / f"scores_{lvl}.json").exists() for lvl in vdirs)
-    scores = dict(zip(vdirs, parallel([(score_tests, out, d, test_recs, lvl) for lvl, d in vdirs.items()], sz.workers)))
-    train_scores = dict(zip(vdirs, parallel([(score_train_subset, out, d, train_recs, lvl) for lvl, d in vdirs.items()],
-                                            sz.workers)))
+    done = all((out / f"scores_{k}.json").exists() for k in SCORINGS)
+    scores = {k: v for part in parallel([(score_tests, out, d, test_recs, lvl) for lvl, d in vdirs.items()], sz.workers)
+              for k, v in part.items()}
+    train_scores = {k: v for part in parallel([(score_train_subset, out, d, train_recs, lvl) for lvl, d in vdirs.items()],
+                                              sz.workers) for k, v in part.items()}
     timed("scoring", done, t)
     log("scored; writing report")
     return report(out, sz, seed, train_recs, test_recs, scores, times, write_results, train_scores)

@@ -92,7 +92,7 @@ def test_reduced_reproduction_runs(tmp_path: Path) -> None:
                         "test_problems": 3, "samples": 3, "max_new_tokens": 16})
     summ = bench.run(tmp_path, sz, seed=0, write_results=False)
     m = summ["metrics"]
-    assert set(m) == {"token", "solution"}
+    assert set(m) == {"token", "solution", "token-min"}
     for e in m.values():
         assert e["n_problems"] == 3 and e["n_samples"] == 3
         assert set(e["curves"]) == {"test", "vote", "verifier", "topk_vote", "weighted_vote"}
@@ -102,6 +102,9 @@ def test_reduced_reproduction_runs(tmp_path: Path) -> None:
     scores = json.loads((tmp_path / "scores_token.json").read_text())
     assert sorted(scores) == sorted(r["id"] for r in recs)
     assert all(len(v) == 3 and all(0.0 <= x <= 1.0 for x in v) for v in scores.values())
+    mins = json.loads((tmp_path / "scores_token-min.json").read_text())  # the same verifier's lowest value
+    assert sorted(mins) == sorted(scores) and all(a <= b + 1e-6 for k in mins for a, b in zip(mins[k], scores[k]))
+    assert "token-level (min over tokens)" in (tmp_path / "report.md").read_text()
 
 
 def test_trace_kind_and_failure_breakdown() -> None:

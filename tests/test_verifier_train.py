@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from mathwright.train.verifier import (Collator, VerifierConfig, add_residual_dropout, encode, load_verifier, score,
-                                       train_verifier)
+                                       token_values, train_verifier)
 
 
 def toy_rows(n: int, seed: int) -> list[dict]:
@@ -86,6 +86,16 @@ def test_value_head_learns_to_rank_and_reloads(tmp_path: Path) -> None:
     model2, tok2 = load_verifier(out)  # reload is deterministic
     s2 = score(model2, tok2, [r["prompt"] for r in held[:8]], [r["completion"] for r in held[:8]], batch_size=3)
     assert s2 == pytest.approx(s[:8], abs=1e-5)
+    # per-token values: one after each completion token plus EOS; "last" is the EOS value, "min" the lowest
+    pr, co = [r["prompt"] for r in held[:8]], [r["completion"] for r in held[:8]]
+    vals = token_values(model, tok, pr, co, batch_size=3)
+    assert [len(v) for v in vals] == [len(tok(c, add_special_tokens=False)["input_ids"]) + 1 for c in co]
+    assert [v[-1] for v in vals] == pytest.approx(s[:8], abs=1e-5)
+    mins = score(model, tok, pr, co, aggregate="min")
+    assert mins == pytest.approx([min(v) for v in vals], abs=1e-5) and all(m <= l + 1e-6 for m, l in zip(mins, s))
+    assert any(m < l - 1e-3 for m, l in zip(mins, s))  # the aggregate changes something
+    with pytest.raises(ValueError, match="aggregate"):
+        score(model, tok, pr, co, aggregate="mean")
 
 
 @pytest.mark.slow

@@ -61,6 +61,9 @@ def rerank_cmd(
     verifier: Optional[Path] = typer.Option(None, "--verifier", help="verifier directory (omit: voting metrics only)"),
     out: Path = typer.Option(..., "--out", help="output directory: scores.json, metrics.json, curves.png"),
     batch_size: int = typer.Option(32, "--batch-size"),
+    aggregate: str = typer.Option("last", "--aggregate",
+                                  help="a sample's score: 'last' (value at the final token, the paper's) or 'min' "
+                                       "(lowest value after any solution token; token-level verifiers)"),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Score samples with a verifier; report test@N, verifier@N, vote@N and top-k vote with curves over N."""
@@ -73,6 +76,8 @@ def rerank_cmd(
             if k not in r:
                 raise DataError(samples, ln, f"missing field {k!r}")
         recs.append(r)
+    if aggregate not in ("last", "min"):
+        raise typer.BadParameter(f"--aggregate must be 'last' or 'min', got {aggregate!r}")
     scores = None
     if verifier is not None:
         from mathwright.solve.sampling import PROMPT
@@ -82,7 +87,7 @@ def rerank_cmd(
         scores = {}
         for r in recs:
             scores[r["id"]] = score(model, tok, [PROMPT.format(question=r["question"])] * len(r["samples"]), r["samples"],
-                                    batch_size=batch_size)
+                                    batch_size=batch_size, aggregate=aggregate)
         write_json(out / "scores.json", scores)
     n = min(len(r["samples"]) for r in recs)
     ns = sorted({k for k in (1, 2, 4, 8, 16, 32, 64, 100, 200, 400) if k < n} | {n})

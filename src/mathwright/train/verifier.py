@@ -18,7 +18,6 @@ instead of ``prompt``) or per-problem records from ``solve/sampling.py`` (``samp
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -342,14 +341,18 @@ def load_verifier(path: str | os.PathLike) -> tuple[ValueHeadModel, Any]:
     return model, tok
 
 
+AGGREGATES = ("last", "min")
+
+
 @torch.inference_mode()
-def score(model: ValueHeadModel, tok: Any, prompts: Sequence[str], completions: Sequence[str],
-          batch_size: int = 32, max_length: int = 512) -> list[float]:
-    """Probability of correctness of each (prompt, completion): the head at the last token (EOS)."""
+def token_values(model: ValueHeadModel, tok: Any, prompts: Sequence[str], completions: Sequence[str],
+                 batch_size: int = 32, max_length: int = 512) -> list[list[float]]:
+    """Probability of correctness after each completion token of each (prompt, completion); the last entry is
+    the value at the appended EOS."""
     model.eval()
     feats = [encode(tok, p, c, max_length) for p, c in zip(prompts, completions)]
     order = sorted(range(len(feats)), key=lambda i: len(feats[i][0]))  # less padding
-    out = [math.nan] * len(feats)
+    out: list[list[float]] = [[] for _ in feats]
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     for b in range(0, len(order), batch_size):
         idx = order[b : b + batch_size]
@@ -360,8 +363,19 @@ def score(model: ValueHeadModel, tok: Any, prompts: Sequence[str], completions: 
             n = len(feats[i][0])
             ids[r, :n] = torch.tensor(feats[i][0])
             att[r, :n] = 1
-        vals = torch.sigmoid(model(input_ids=ids, attention_mask=att)["values"])
-        last = att.sum(1) - 1
+        vals = torch.sigmoid(model(input_ids=ids, attention_mask=att)["values"].float())
         for r, i in enumerate(idx):
-            out[i] = float(vals[r, last[r]])
+            out[i] = vals[r, feats[i][1] : len(feats[i][0])].tolist()
     return out
+
+
+def score(model: ValueHeadModel, tok: Any, prompts: Sequence[str], completions: Sequence[str],
+          batch_size: int = 32, max_length: int = 512, aggregate: str = "last") -> list[float]:
+    """Probability of correctness of each (prompt, completion). ``aggregate="last"``: the value at the last token
+    (EOS), the paper's score; ``"min"``: the lowest value after any completion token, the process-reward-model
+    reading of a token-level value function (one slip anywhere sinks the solution). ``"min"`` only means
+    something for a token-level verifier: a solution-level one is trained at the last token only."""
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
+    vals = token_values(model, tok, prompts, completions, batch_size, max_length)
+    return [v[-1] if aggregate == "last" else min(v) for v in vals]
