@@ -8,7 +8,10 @@ Pipeline (every stage is skipped when its output exists, so a killed run resumes
 4. a token-level and a solution-level verifier (value head on the generator, joint LM loss, residual
    dropout 0.2), trained on the training problems' samples labelled by final answer;
 5. on held-out problems: test@1, test@N, verifier best-of-N, top-k vote, plain vote, weighted vote, and
-   the curves over N (PNG), written to docs/RESULTS.md, section "Verifier".
+   the curves over N (PNG), written to docs/RESULTS.md, section "Verifier". Both verifiers are scored by the
+   value at the last token (the paper's); the token-level one also by its lowest value over the solution.
+
+More samples per training problem for a finished run: ``bench/verifier_more_samples.py``.
 
     python bench/verifier.py                  # the full CPU run (~45 min on a shared 2-core machine)
     python bench/verifier.py --smoke          # seconds; what the tests run

@@ -84,7 +84,7 @@ def test_plot_curves_png(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_reduced_reproduction_runs(tmp_path: Path) -> None:
+def test_reduced_reproduction_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole bench pipeline at toy sizes: data -> generator from scratch -> samples -> both verifiers ->
     metrics, curves and report (RESULTS.md is not written)."""
     bench = _bench()
@@ -105,6 +105,25 @@ def test_reduced_reproduction_runs(tmp_path: Path) -> None:
     mins = json.loads((tmp_path / "scores_token-min.json").read_text())  # the same verifier's lowest value
     assert sorted(mins) == sorted(scores) and all(a <= b + 1e-6 for k in mins for a, b in zip(mins[k], scores[k]))
     assert "token-level (min over tokens)" in (tmp_path / "report.md").read_text()
+
+    # more samples per training problem in a new run directory: the old samples kept, the test samples identical
+    spec = importlib.util.spec_from_file_location("verifier_more_samples", REPO / "bench" / "verifier_more_samples.py")
+    more = importlib.util.module_from_spec(spec)
+    sys.modules["verifier_more_samples"] = more  # the worker processes import it by name
+    spec.loader.exec_module(more)
+    new = tmp_path / "more"
+    monkeypatch.setattr(sys, "argv", ["x", "--run", str(tmp_path), "--out", str(new), "--extra", "2"])
+    more.main()
+    old_tr = [json.loads(l) for l in (tmp_path / "samples_train.jsonl").read_text().splitlines()]
+    new_tr = [json.loads(l) for l in (new / "samples_train.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in new_tr] == [r["id"] for r in old_tr]
+    assert all(len(n["samples"]) == 5 and n["samples"][:3] == o["samples"] and len(n["correct"]) == 5
+               for n, o in zip(new_tr, old_tr))
+    assert (new / "samples_test.jsonl").read_bytes() == (tmp_path / "samples_test.jsonl").read_bytes()
+    summ2 = bench.run(new, bench.Sizes(**{**bench.asdict(sz), "train_samples": 5,
+                                          "max_samples_per_problem_for_training": 5}), seed=0, write_results=False)
+    assert "3 problems x 5 samples" in (new / "report.md").read_text()
+    assert summ2["metrics"]["token"]["n_samples"] == 3
 
 
 def test_trace_kind_and_failure_breakdown() -> None:
