@@ -265,6 +265,48 @@ def failure_breakdown(recs: list[dict], scores: dict[str, list[float]]) -> dict[
     return res
 
 
+def _num(x: object) -> float | None:
+    try:
+        return float(str(x))
+    except ValueError:
+        return None
+
+
+def smaller_wrong_picks(recs: list[dict], scores: dict[str, list[float]]) -> tuple[int, int, float]:
+    """Of the problems where best-of-all-samples picks a wrong sample with a numeric answer: how many picked
+    answers are below the gold, how many there are, and the share below the gold among all wrong numeric samples
+    (what a pick that ignores answer size would show)."""
+    below = n = base_below = base_n = 0
+    for r in recs:
+        sc = scores[r["id"]]
+        j = max(range(len(sc)), key=lambda i: (sc[i], -i))
+        g = _num(r["gold"])
+        if g is None:
+            continue
+        for i, (pr, ok) in enumerate(zip(r["preds"], r["correct"])):
+            v = _num(pr)
+            if ok or v is None:
+                continue
+            base_n += 1
+            base_below += v < g
+            if i == j:
+                n += 1
+                below += v < g
+    return below, n, base_below / base_n if base_n else float("nan")
+
+
+ANSWER_BINS = ((0, 10), (10, 30), (30, 100))
+
+
+def correct_rate_by_answer(recs: list[dict]) -> dict[str, tuple[int, float]]:
+    """Over all samples: ``{"lo-hi": (samples whose final answer is in [lo, hi), share of them correct)}``."""
+    res = {}
+    for lo, hi in ANSWER_BINS:
+        c = [ok for r in recs for p, ok in zip(r["preds"], r["correct"]) if (v := _num(p)) is not None and lo <= v < hi]
+        res[f"{lo}-{hi - 1}"] = (len(c), sum(c) / len(c) if c else float("nan"))
+    return res
+
+
 def fmt(x: float) -> str:
     return f"{100 * x:.1f}%"
 
@@ -379,6 +421,16 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
                         f"final answer that is not the last result), {fb['copy']} using a number found neither in the "
                         f"question nor among earlier results (copied wrongly), {fb['consistent']} built only from the "
                         "question's numbers and earlier results (a wrong number chosen or a wrong step)")
+    by_ans = correct_rate_by_answer(train_recs)
+    for lvl, sc in scores.items():
+        below, n, base = smaller_wrong_picks(test_recs, sc)
+        if n:
+            findings.append(f"- {SCORINGS[lvl]}: {below} of its {n} wrong best-of-{N} picks have a final answer below the gold, "
+                            f"against {fmt(base)} of all wrong test samples")
+    findings.append("- share of verifier-training samples that are correct, by their final answer: "
+                    + ", ".join(f"{k}: {fmt(v)} of {n}" for k, (n, v) in by_ans.items())
+                    + " — small answers are likelier right across problems (easier problems have small answers), a "
+                    "correlation a value head can learn instead of checking, and one that misleads within a problem")
     npos = sum(sum(r['correct']) for r in train_recs)
     nall = sum(len(r['correct']) for r in train_recs)
     findings.append(f"- verifier training data: {npos} correct and {nall - npos} wrong samples "

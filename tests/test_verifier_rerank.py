@@ -145,3 +145,16 @@ def test_trace_kind_and_failure_breakdown() -> None:
             {"id": "b", "question": q, "samples": [good, copy, slip_ann], "correct": [True, False, False]}]
     fb = bench.failure_breakdown(recs, {"a": [0.9, 0.5, 0.1], "b": [0.2, 0.3, 0.8]})
     assert fb == {"failures": 1, "no_answer": 0, "slip": 1, "copy": 0, "consistent": 0}
+
+
+def test_answer_size_diagnostics() -> None:
+    """The bench's measured answer-size lean of best-of-N picks, on hand-made records."""
+    bench = _bench()
+    recs = [{"id": "a", "gold": "20", "preds": ["20", "3", "40", None], "correct": [True, False, False, False]},
+            {"id": "b", "gold": "5", "preds": ["5", "9", "1", "5"], "correct": [True, False, False, True]}]
+    # a: the pick is the wrong "3" (below); b: the pick is the right "5"
+    assert bench.smaller_wrong_picks(recs, {"a": [0.5, 0.9, 0.1, 0.2], "b": [0.9, 0.1, 0.2, 0.3]}) == (1, 1, 0.5)
+    # b's pick is the wrong "9" (above); wrong numeric samples: 3, 40, 9, 1 -> two below their gold
+    assert bench.smaller_wrong_picks(recs, {"a": [0.9, 0.1, 0.1, 0.2], "b": [0.1, 0.9, 0.2, 0.3]}) == (0, 1, 0.5)
+    by = bench.correct_rate_by_answer(recs)
+    assert by["0-9"] == (5, 0.4) and by["10-29"] == (1, 1.0) and by["30-99"] == (1, 0.0)
