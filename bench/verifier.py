@@ -423,10 +423,10 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
                         "question's numbers and earlier results (a wrong number chosen or a wrong step)")
     by_ans = correct_rate_by_answer(train_recs)
     for lvl, sc in scores.items():
-        below, n, base = smaller_wrong_picks(test_recs, sc)
+        below, n, base_rate = smaller_wrong_picks(test_recs, sc)
         if n:
             findings.append(f"- {SCORINGS[lvl]}: {below} of its {n} wrong best-of-{N} picks have a final answer below the gold, "
-                            f"against {fmt(base)} of all wrong test samples")
+                            f"against {fmt(base_rate)} of all wrong test samples")
     findings.append("- share of verifier-training samples that are correct, by their final answer: "
                     + ", ".join(f"{k}: {fmt(v)} of {n}" for k, (n, v) in by_ans.items())
                     + " — small answers are likelier right across problems (easier problems have small answers), a "
