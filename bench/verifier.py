@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 import time
@@ -63,6 +64,7 @@ class Sizes:
     # training continues from its weights, optimizer and step count (on this run's data) instead of from step 0
     gen_init: str = ""
     train_samples: int = 0         # samples per verifier-training problem (0: same as ``samples``)
+    balance: bool = False          # train verifiers on as many correct as wrong samples per problem (balance_rows)
     notes: str = ""                # free text appended to the RESULTS section (e.g. earlier attempts' numbers)
     load: str = "shared with 7 other jobs (2 cores)"  # how busy the machine was (the wall times depend on it)
 
@@ -158,15 +160,35 @@ def train_one_verifier(out: Path, gen: Path, rows: list[dict], level: str, sz: S
     return d
 
 
-def train_verifiers(out: Path, gen: Path, train_recs: list[dict], sz: Sizes, seed: int) -> dict[str, Path]:
+def verifier_rows(train_recs: list[dict], sz: Sizes) -> list[dict]:
+    """The verifiers' training rows: the first ``max_samples_per_problem_for_training`` samples of each problem,
+    balanced per problem if ``sz.balance``."""
     from mathwright.solve.sampling import flatten
 
-    rows = flatten(train_recs)
     k = sz.max_samples_per_problem_for_training
-    rows = [r for r in rows if int(r["id"].rsplit("#", 1)[1]) < k]
+    rows = [r for r in flatten(train_recs) if int(r["id"].rsplit("#", 1)[1]) < k]
+    return balance_rows(rows) if sz.balance else rows
+
+
+def train_verifiers(out: Path, gen: Path, train_recs: list[dict], sz: Sizes, seed: int) -> dict[str, Path]:
+    rows = verifier_rows(train_recs, sz)
     levels = ("token", "solution")
     dirs = parallel([(train_one_verifier, out, gen, rows, lvl, sz, seed) for lvl in levels], sz.workers)
     return dict(zip(levels, dirs))
+
+
+def balance_rows(rows: list[dict]) -> list[dict]:
+    """Per problem, as many correct as wrong rows (the first of each kind); problems with one kind are dropped.
+    Every problem is then half right, so nothing about a problem (its size, its answer's size) predicts the label
+    across problems: only what differs between its samples does."""
+    by: dict[str, list[list[dict]]] = {}
+    for r in rows:
+        by.setdefault(r["problem"], [[], []])[bool(r["correct"])].append(r)
+    keep = set()
+    for wrong, right in by.values():
+        n = min(len(wrong), len(right))
+        keep.update(id(r) for r in wrong[:n] + right[:n])
+    return [r for r in rows if id(r) in keep]
 
 
 # the ways a sample is scored: the paper's value at the last token for both verifiers, and the token-level
@@ -313,7 +335,7 @@ def fmt(x: float) -> str:
 
 def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: list[dict],
            scores: dict[str, dict[str, list[float]]], times: dict[str, float], write_results: bool,
-           train_scores: dict[str, dict[str, list[float]]] | None = None) -> dict:
+           train_scores: dict[str, dict[str, list[float]]] | None = None, section: str = "Verifier") -> dict:
     from mathwright.eval.verifier_metrics import evaluate, plot_curves, verifier_at
 
     scores = {k: scores[k] for k in SCORINGS if k in scores}  # table order: the paper's two, then ours
@@ -326,6 +348,9 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
     for lvl, e in ev.items():
         curves[f"verifier ({SCORINGS[lvl]})"] = e["curves"]["verifier"]
         curves[f"top-10% vote ({SCORINGS[lvl]})"] = e["curves"]["topk_vote"]
+    # a variant run written to its own RESULTS section keeps its own curves file beside the main one
+    docs_png = "verifier_curves.png" if section == "Verifier" else \
+        "verifier_curves_" + "_".join(re.findall(r"[a-z0-9]+", section.lower())[1:]) + ".png"
     png = plot_curves(curves, out / "verifier_curves.png",
                       title=f"{len(test_recs)} held-out synthetic problems, {N} samples each")
     train_acc = sum(sum(r["correct"]) for r in train_recs) / max(1, sum(len(r["correct"]) for r in train_recs))
@@ -455,7 +480,7 @@ Generator: a char-level LLaMA ({gen_sum.get('model', sz.preset)}) trained **from
 {sz.gen_problems} problems (final loss {gen_sum.get('final_loss') or float('nan'):.3f}); {N} calculator-augmented samples at T={sz.temperature}
 for each held-out problem and {sz.train_samples or N} for each of {len(train_recs)} verifier-training problems (sample accuracy {fmt(train_acc)}) and {len(test_recs)} held-out
 problems. Verifiers: value head on the generator's weights, joint LM loss (coef {sz.lm_coef}), residual dropout
-{sz.residual_dropout}, {sz.ver_epochs:g} epoch(s) on {sum(min(len(r['correct']), sz.max_samples_per_problem_for_training) for r in train_recs)} samples;
+{sz.residual_dropout}, {sz.ver_epochs:g} epoch(s) on {len(verifier_rows(train_recs, sz))} samples{' (as many correct as wrong per problem; problems with one kind dropped)' if sz.balance else ''};
 token-level = target at every solution token, solution-level = last token only; score = value at the last token
 (the paper's); "token-level (min over tokens)" scores the same token-level verifier by its lowest value after any
 solution token (the process-reward reading of a value function, verifiers.md §4.2; not the paper's).
@@ -470,7 +495,7 @@ expectations over N-subsets. Machine: {sz.load}; wall times:
 Findings (this run, honest):
 {chr(10).join(findings)}
 
-Accuracy vs N (curves: `docs/verifier_curves.png`, also `{png.name}` in the run directory):
+Accuracy vs N (curves: `docs/{docs_png}`, also `{png.name}` in the run directory):
 
 {curve_hdr}{chr(10).join(curve_rows)}
 
@@ -484,14 +509,14 @@ in level, only in direction.
 
         from mathwright.eval.results import RESULTS, update_section
 
-        shutil.copyfile(png, RESULTS.parent / "verifier_curves.png")
+        shutil.copyfile(png, RESULTS.parent / docs_png)
 
-        update_section("Verifier", body, seed=seed, command="python " + shlex.join(["bench/verifier.py"] + sys.argv[1:]))
+        update_section(section, body, seed=seed, command="python " + shlex.join(["bench/verifier.py"] + sys.argv[1:]))
     (out / "report.md").write_text(body, encoding="utf-8")
     return summary
 
 
-def run(out: str | os.PathLike, sz: Sizes, seed: int = 0, write_results: bool = True) -> dict:
+def run(out: str | os.PathLike, sz: Sizes, seed: int = 0, write_results: bool = True, section: str = "Verifier") -> dict:
     import torch
 
     if sz.threads:
@@ -544,7 +569,7 @@ def run(out: str | os.PathLike, sz: Sizes, seed: int = 0, write_results: bool = 
                                               sz.workers) for k, v in part.items()}
     timed("scoring", done, t)
     log("scored; writing report")
-    return report(out, sz, seed, train_recs, test_recs, scores, times, write_results, train_scores)
+    return report(out, sz, seed, train_recs, test_recs, scores, times, write_results, train_scores, section)
 
 
 def main() -> None:
@@ -553,13 +578,20 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, seconds; does not write RESULTS.md")
     ap.add_argument("--set", nargs="*", default=[], help="override sizes, e.g. --set samples=50 test_problems=40")
+    ap.add_argument("--section", default="Verifier",
+                    help="RESULTS.md section to write (a variant beside the main one: 'Verifier: <what differs>')")
     a = ap.parse_args()
     sz = SMOKE if a.smoke else Sizes()
     for kv in a.set:
         k, v = kv.split("=", 1)
         cur = getattr(sz, k)
-        setattr(sz, k, type(cur)(v) if not isinstance(cur, list) else [x for x in v.split(",") if x])
-    summ = run(a.out, sz, a.seed, write_results=not a.smoke)
+        if isinstance(cur, bool):
+            if v.lower() not in ("true", "false", "1", "0"):
+                ap.error(f"--set {k}: expected true or false, got {v!r}")
+            setattr(sz, k, v.lower() in ("true", "1"))
+        else:
+            setattr(sz, k, type(cur)(v) if not isinstance(cur, list) else [x for x in v.split(",") if x])
+    run(a.out, sz, a.seed, write_results=not a.smoke, section=a.section)
     print((Path(a.out) / "report.md").read_text())
 
 

@@ -158,3 +158,13 @@ def test_answer_size_diagnostics() -> None:
     assert bench.smaller_wrong_picks(recs, {"a": [0.9, 0.1, 0.1, 0.2], "b": [0.1, 0.9, 0.2, 0.3]}) == (0, 1, 0.5)
     by = bench.correct_rate_by_answer(recs)
     assert by["0-9"] == (5, 0.4) and by["10-29"] == (1, 1.0) and by["30-99"] == (1, 0.0)
+
+
+def test_balance_rows() -> None:
+    """Balanced verifier training: per problem as many correct as wrong rows, the first of each kind; a problem
+    with one kind is dropped."""
+    bench = _bench()
+    rows = [{"problem": p, "id": f"{p}#{i}", "correct": c}
+            for p, cs in (("a", [1, 1, 0, 1, 0]), ("b", [1, 1, 1]), ("c", [0, 1, 0, 0])) for i, c in enumerate(cs)]
+    kept = [r["id"] for r in bench.balance_rows(rows)]
+    assert kept == ["a#0", "a#1", "a#2", "a#4", "c#0", "c#1"]
