@@ -454,8 +454,7 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
                             f"against {fmt(base_rate)} of all wrong test samples")
     findings.append("- share of verifier-training samples that are correct, by their final answer: "
                     + ", ".join(f"{k}: {fmt(v)} of {n}" for k, (n, v) in by_ans.items())
-                    + " — small answers are likelier right across problems (easier problems have small answers), a "
-                    "correlation a value head can learn instead of checking, and one that misleads within a problem")
+                    + " (small answers are likelier right: a cue a value head can use instead of checking the work)")
     npos = sum(sum(r['correct']) for r in train_recs)
     nall = sum(len(r['correct']) for r in train_recs)
     findings.append(f"- verifier training data: {npos} correct and {nall - npos} wrong samples "
