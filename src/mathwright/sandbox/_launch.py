@@ -98,10 +98,12 @@ def _bwrap_args() -> list[str]:
             args += ["--ro-bind", top, top]
     for f in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf"):
         args += ["--ro-bind-try", f, f]
+    # /tmp is memory-backed: cap it, or files written by programs could fill the host's RAM. It is mounted
+    # before the package paths so that a checkout or environment under /tmp stays visible (bound over it).
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp"]
     for p in _readonly_paths():
         args += ["--ro-bind", p, p]
-    # /tmp is memory-backed: cap it, or files written by programs could fill the host's RAM.
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    args += ["--chdir", "/tmp"]
     for k, v in CLEAN_ENV.items():
         args += ["--setenv", k, v]
     return args + ["--"]
