@@ -89,7 +89,8 @@ def test_reduced_reproduction_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     metrics, curves and report (RESULTS.md is not written)."""
     bench = _bench()
     sz = bench.Sizes(**{**bench.asdict(bench.SMOKE), "gen_problems": 16, "gen_batch": 16, "verifier_problems": 3,
-                        "test_problems": 3, "samples": 3, "max_new_tokens": 16})
+                        "test_problems": 3, "samples": 3, "max_new_tokens": 16,
+                        "test_temperature": 0.5})
     summ = bench.run(tmp_path, sz, seed=0, write_results=False)
     m = summ["metrics"]
     assert set(m) == {"token", "solution", "token-min"}
@@ -99,6 +100,8 @@ def test_reduced_reproduction_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert (tmp_path / "verifier_curves.png").exists() and "test@3" in (tmp_path / "report.md").read_text()
     recs = [json.loads(l) for l in (tmp_path / "samples_test.jsonl").read_text().splitlines()]
     assert len(recs) == 3 and all(len(r["samples"]) == 3 for r in recs)
+    assert {r["temperature"] for r in recs} == {0.5}  # held-out samples at their own temperature
+    assert {json.loads(l)["temperature"] for l in (tmp_path / "samples_train.jsonl").read_text().splitlines()} == {sz.temperature}
     scores = json.loads((tmp_path / "scores_token.json").read_text())
     assert sorted(scores) == sorted(r["id"] for r in recs)
     assert all(len(v) == 3 and all(0.0 <= x <= 1.0 for x in v) for v in scores.values())
