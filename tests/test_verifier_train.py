@@ -108,6 +108,28 @@ def test_solution_level_and_lora_save_reload(tmp_path: Path) -> None:
     model, tok = load_verifier(out)
     assert model.level == "solution" and not any("lora" in k for k in model.base.state_dict())
     assert len(score(model, tok, [rows[0]["prompt"]], [rows[0]["completion"]])) == 1
+    # the rerank CLI scores a samples file with either aggregate; a bad one is refused before any work
+    import json
+
+    from typer.testing import CliRunner
+
+    from mathwright.cli import app
+
+    samples = tmp_path / "s.jsonl"
+    samples.write_text("".join(json.dumps({"id": f"p{i}", "question": "2 + 3?", "samples": ["5\n#### 5", "6\n#### 6"],
+                                           "preds": ["5", "6"], "correct": [True, False]}) + "\n" for i in range(2)))
+    runner = CliRunner()
+    outs = {}
+    for agg in ("last", "min"):
+        r = runner.invoke(app, ["rerank", "--samples", str(samples), "--verifier", str(out), "--out", str(tmp_path / agg),
+                                "--aggregate", agg])
+        assert r.exit_code == 0, r.output
+        outs[agg] = json.loads((tmp_path / agg / "scores.json").read_text())
+        assert (tmp_path / agg / "metrics.json").exists()
+    assert all(m <= l + 1e-6 for k in outs["min"] for m, l in zip(outs["min"][k], outs["last"][k]))
+    r = runner.invoke(app, ["rerank", "--samples", str(samples), "--verifier", str(out), "--out", str(tmp_path / "x"),
+                            "--aggregate", "mean"])
+    assert r.exit_code != 0 and "aggregate" in r.output and not (tmp_path / "x").exists()
 
 
 def test_config_yaml_and_errors(tmp_path: Path) -> None:
