@@ -219,9 +219,9 @@ def score_tests(out: Path, vdir: Path, test_recs: list[dict], level: str, prefix
                 uniq.setdefault((r["question"], s), len(uniq))
         keys = list(uniq)
         vals = token_values(model, tok, [PROMPT.format(question=q) for q, _ in keys], [c for _, c in keys], batch_size=64)
-        agg = {level: [v[-1] for v in vals], "token-min": [min(v) for v in vals]}
         for k, p in paths.items():
-            write_json(p, {r["id"]: [agg[k][uniq[(r["question"], s)]] for s in r["samples"]] for r in test_recs})
+            agg = [v[-1] if k == level else min(v) for v in vals]
+            write_json(p, {r["id"]: [agg[uniq[(r["question"], s)]] for s in r["samples"]] for r in test_recs})
     return {k: json.loads(p.read_text()) for k, p in paths.items()}
 
 
@@ -258,8 +258,6 @@ def trace_kind(question: str, sample: str) -> str:
     result); ``copy`` (an expression uses a number that is neither in the question nor an earlier result: a
     number copied wrongly); ``consistent`` (every operand comes from the question or an earlier result: a wrong
     number chosen or a wrong step)."""
-    import re
-
     from mathwright.formats.gsm import ANNOT_RE, check, parse
 
     final = parse(sample)
@@ -276,13 +274,17 @@ def trace_kind(question: str, sample: str) -> str:
     return "consistent"
 
 
+def top_pick(scores: list[float]) -> int:
+    """Index of the best-of-all-samples pick (ties: the earlier sample, as in ``verifier_at``)."""
+    return max(range(len(scores)), key=lambda i: (scores[i], -i))
+
+
 def failure_breakdown(recs: list[dict], scores: dict[str, list[float]]) -> dict[str, int]:
     """For the problems where best-of-all-samples (by score) picks a wrong sample: how many, and the
     :func:`trace_kind` of each picked sample."""
     res = {"failures": 0, "no_answer": 0, "slip": 0, "copy": 0, "consistent": 0}
     for r in recs:
-        sc = scores[r["id"]]
-        j = max(range(len(sc)), key=lambda i: (sc[i], -i))
+        j = top_pick(scores[r["id"]])
         if not r["correct"][j]:
             res["failures"] += 1
             res[trace_kind(r["question"], r["samples"][j])] += 1
@@ -302,8 +304,7 @@ def smaller_wrong_picks(recs: list[dict], scores: dict[str, list[float]]) -> tup
     (what a pick that ignores answer size would show)."""
     below = n = base_below = base_n = 0
     for r in recs:
-        sc = scores[r["id"]]
-        j = max(range(len(sc)), key=lambda i: (sc[i], -i))
+        j = top_pick(scores[r["id"]])
         g = _num(r["gold"])
         if g is None:
             continue
