@@ -66,6 +66,7 @@ class Sizes:
     gen_init: str = ""
     train_samples: int = 0         # samples per verifier-training problem (0: same as ``samples``)
     balance: bool = False          # train verifiers on as many correct as wrong samples per problem (balance_rows)
+    likelihood_features: bool = False  # value heads also read the model's own token log-probs (train/verifier.py)
     notes: str = ""                # free text appended to the RESULTS section (e.g. earlier attempts' numbers)
     load: str = "shared with 7 other jobs (2 cores)"  # how busy the machine was (the wall times depend on it)
 
@@ -154,7 +155,8 @@ def train_one_verifier(out: Path, gen: Path, rows: list[dict], level: str, sz: S
     if not (d / "verifier_config.json").exists():
         t = time.time()
         cfg = VerifierConfig(base=str(gen), out=str(d), level=level, lm_coef=sz.lm_coef,
-                             residual_dropout=sz.residual_dropout, epochs=sz.ver_epochs, lr=sz.ver_lr,
+                             residual_dropout=sz.residual_dropout, likelihood_features=sz.likelihood_features,
+                             epochs=sz.ver_epochs, lr=sz.ver_lr,
                              batch_size=sz.ver_batch, seed=seed, threads=sz.threads, progress=False,
                              logging_steps=10)
         train_verifier(cfg, rows)
@@ -193,9 +195,26 @@ def balance_rows(rows: list[dict]) -> list[dict]:
     return [r for r in rows if id(r) in keep]
 
 
-# the ways a sample is scored: the paper's value at the last token for both verifiers, and the token-level
-# verifier's lowest value after any solution token (the process-reward reading, verifiers.md §4.2)
-SCORINGS = {"token": "token-level", "solution": "solution-level", "token-min": "token-level (min over tokens)"}
+# the ways a sample is scored: the paper's value at the last token for both verifiers, the token-level
+# verifier's lowest value after any solution token (the process-reward reading, verifiers.md §4.2), and, as a
+# baseline with no verifier at all, the generator's own mean log-prob of the sample's tokens
+SCORINGS = {"token": "token-level verifier", "solution": "solution-level verifier",
+            "token-min": "token-level verifier (min over tokens)", "gen-logprob": "generator mean log-prob (no verifier)"}
+
+
+def _distinct(recs: list[dict]) -> dict[tuple[str, str], int]:
+    """Each distinct (question, sample) once, numbered: identical samples of a problem get identical scores, so
+    each is scored once."""
+    uniq: dict[tuple[str, str], int] = {}
+    for r in recs:
+        for s in r["samples"]:
+            uniq.setdefault((r["question"], s), len(uniq))
+    return uniq
+
+
+def _per_problem(recs: list[dict], uniq: dict[tuple[str, str], int], vals: list[float]) -> dict[str, list[float]]:
+    """``{problem id: [score per sample]}`` from one score per distinct text (:func:`_distinct`)."""
+    return {r["id"]: [vals[uniq[(r["question"], s)]] for s in r["samples"]] for r in recs}
 
 
 def score_tests(out: Path, vdir: Path, test_recs: list[dict], level: str, prefix: str = "scores") -> dict[str, dict[str, list[float]]]:
@@ -212,17 +231,31 @@ def score_tests(out: Path, vdir: Path, test_recs: list[dict], level: str, prefix
     if not all(p.exists() for p in paths.values()):
         torch.set_num_threads(1)
         model, tok = load_verifier(vdir)
-        # identical samples of a problem get identical scores: score each distinct text once
-        uniq: dict[tuple[str, str], int] = {}
-        for r in test_recs:
-            for s in r["samples"]:
-                uniq.setdefault((r["question"], s), len(uniq))
-        keys = list(uniq)
-        vals = token_values(model, tok, [PROMPT.format(question=q) for q, _ in keys], [c for _, c in keys], batch_size=64)
+        uniq = _distinct(test_recs)
+        vals = token_values(model, tok, [PROMPT.format(question=q) for q, _ in uniq], [c for _, c in uniq], batch_size=64)
         for k, p in paths.items():
-            agg = [v[-1] if k == level else min(v) for v in vals]
-            write_json(p, {r["id"]: [agg[uniq[(r["question"], s)]] for s in r["samples"]] for r in test_recs})
+            write_json(p, _per_problem(test_recs, uniq, [v[-1] if k == level else min(v) for v in vals]))
     return {k: json.loads(p.read_text()) for k, p in paths.items()}
+
+
+def score_generator(out: Path, gen: Path, test_recs: list[dict]) -> dict[str, dict[str, list[float]]]:
+    """``{"gen-logprob": {problem id: [mean log-prob per sample]}}``: the generator's own mean log-prob of each
+    sample's tokens (EOS included), the no-verifier baseline; cached in ``OUT/scores_gen-logprob.json``."""
+    from mathwright.data.io import write_json
+    from mathwright.models.hf import load_pretrained
+    from mathwright.solve.sampling import PROMPT
+    from mathwright.train.verifier import token_logprobs
+
+    import torch
+
+    p = out / "scores_gen-logprob.json"
+    if not p.exists():
+        torch.set_num_threads(1)
+        lm, tok = load_pretrained(str(gen), dtype="float32")
+        uniq = _distinct(test_recs)
+        lps = token_logprobs(lm, tok, [PROMPT.format(question=q) for q, _ in uniq], [c for _, c in uniq], batch_size=64)
+        write_json(p, _per_problem(test_recs, uniq, [sum(v) / len(v) for v in lps]))
+    return {"gen-logprob": json.loads(p.read_text())}
 
 
 def score_train_subset(out: Path, vdir: Path, train_recs: list[dict], level: str, n: int = 300) -> dict[str, dict[str, list[float]]]:
@@ -349,7 +382,7 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
     base = next(iter(ev.values()))["curves"]
     curves = {"test@N (coverage)": base["test"], "majority vote": base["vote"]}
     for lvl, e in ev.items():
-        curves[f"verifier ({SCORINGS[lvl]})"] = e["curves"]["verifier"]
+        curves[f"best-of-N ({SCORINGS[lvl]})"] = e["curves"]["verifier"]
         curves[f"top-10% vote ({SCORINGS[lvl]})"] = e["curves"]["topk_vote"]
     # a variant run written to its own RESULTS section keeps its own curves file beside the main one
     docs_png = "verifier_curves.png" if section == "Verifier" else \
@@ -370,13 +403,13 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
     ]
     for lvl, e in ev.items():
         c = e["curves"]
-        rows.append((f"{SCORINGS[lvl]} verifier, best-of-{N}", fmt(c["verifier"][N])))
+        rows.append((f"{SCORINGS[lvl]}, best-of-{N}", fmt(c["verifier"][N])))
         kfix = 10 if 10 in e["topk_at_max"] else max(e["topk_at_max"])
         kbest = max(e["topk_at_max"], key=lambda k: e["topk_at_max"][k])
-        rows.append((f"{SCORINGS[lvl]} verifier, vote over the top {kfix} of {N} (k fixed in advance)", fmt(e["topk_at_max"][kfix])))
-        rows.append((f"{SCORINGS[lvl]} verifier, vote over the top k of {N}, best k={kbest} (chosen on the test set: optimistic)",
+        rows.append((f"{SCORINGS[lvl]}, vote over the top {kfix} of {N} (k fixed in advance)", fmt(e["topk_at_max"][kfix])))
+        rows.append((f"{SCORINGS[lvl]}, vote over the top k of {N}, best k={kbest} (chosen on the test set: optimistic)",
                      fmt(e["topk_at_max"][kbest])))
-        rows.append((f"{SCORINGS[lvl]} verifier, score-weighted vote over {N}", fmt(c["weighted_vote"][N])))
+        rows.append((f"{SCORINGS[lvl]}, score-weighted vote over {N}", fmt(c["weighted_vote"][N])))
     table = "| method (held-out problems) | accuracy |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
     curve_hdr = "| N | " + " | ".join(ns_str := [str(n) for n in ns]) + " |\n|---|" + "---|" * len(ns) + "\n"
     curve_rows = []
@@ -399,12 +432,12 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
     findings = []
     for lvl, sc in scores.items():  # does the verifier separate correct from wrong samples at all?
         a_pool, a_within = auc_stats(test_recs, sc)
-        findings.append(f"- {SCORINGS[lvl]} verifier AUC (correct vs wrong test samples): pooled {a_pool:.3f}, "
+        findings.append(f"- {SCORINGS[lvl]}: AUC (correct vs wrong test samples): pooled {a_pool:.3f}, "
                         f"within a problem {a_within:.3f} (0.5 = chance; best-of-N needs the within-problem one)")
     b1 = base["test"][1]
     for lvl, e in ev.items():
         v = e["curves"]["verifier"][N]
-        findings.append(f"- {SCORINGS[lvl]} verification vs generator alone: best-of-{N} {fmt(v)} vs {fmt(b1)} test@1 "
+        findings.append(f"- {SCORINGS[lvl]} vs generator alone: best-of-{N} {fmt(v)} vs {fmt(b1)} test@1 "
                         f"({'+' if v >= b1 else ''}{100 * (v - b1):.1f} points)"
                         + (" — ahead, but not by the paper's wide margin" if 0 < v - b1 < 0.1 else
                            " — beats it by a wide margin" if v - b1 >= 0.1 else " — does NOT beat it")
@@ -413,7 +446,7 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
         c = e["curves"]["verifier"]
         npk = max(ns, key=lambda n: (c[n], -n))
         if npk < N and c[N] < c[npk]:
-            findings.append(f"- {SCORINGS[lvl]} best-of-N peaks at N={npk} ({fmt(c[npk])}, vs test@1 {fmt(b1)} and "
+            findings.append(f"- {SCORINGS[lvl]}: best-of-N peaks at N={npk} ({fmt(c[npk])}, vs test@1 {fmt(b1)} and "
                             f"majority vote {fmt(base['vote'][npk])} at that N), then falls to {fmt(c[N])} at N={N}: the more "
                             "samples, the likelier one fools the verifier (the paper's 6B verifier turns down past about "
                             "400 samples; this one much earlier)")
@@ -436,7 +469,7 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
         held = auc_stats(test_recs, scores[lvl])[1]
         bo = sum(verifier_at(r["correct"][:k], sc[r["id"]][:k], k) for r in sub) / len(sub)
         t1 = sum(sum(r["correct"][:k]) / k for r in sub) / len(sub)
-        findings.append(f"- {SCORINGS[lvl]} fit check on {len(sub)} of its own training problems: AUC pooled {a_pool:.3f}, "
+        findings.append(f"- {SCORINGS[lvl]}: fit check on {len(sub)} of its own training problems: AUC pooled {a_pool:.3f}, "
                         f"within a problem {a_within:.3f} (held-out {held:.3f}); best-of-{k} {fmt(bo)} vs their test@1 {fmt(t1)}"
                         + (" — the held-out samples are drawn at another temperature, so this is no test of fit"
                            if sz.test_temperature and sz.test_temperature != sz.temperature else
@@ -445,7 +478,7 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
                            " — better on its training data: it overfits" if a_within >= held + 0.05 else ""))
     for lvl, sc in scores.items():  # measured: what the top-scored sample of a best-of-N failure looks like
         fb = failure_breakdown(test_recs, sc)
-        findings.append(f"- {SCORINGS[lvl]} best-of-{N} picks a wrong sample on {fb['failures']} of {len(test_recs)} problems; "
+        findings.append(f"- {SCORINGS[lvl]}: best-of-{N} picks a wrong sample on {fb['failures']} of {len(test_recs)} problems; "
                         f"those top-scored wrong samples: {fb['no_answer']} without a readable final answer, "
                         f"{fb['slip']} contradicting themselves (an annotation wrong or not followed by its value, or a "
                         f"final answer that is not the last result), {fb['copy']} using a number found neither in the "
@@ -567,7 +600,8 @@ def run(out: str | os.PathLike, sz: Sizes, seed: int = 0, write_results: bool = 
     timed("verifier training (both, " + ("side by side)" if sz.workers > 1 else "one after the other)"), done, t)
     t = time.time()
     done = all((out / f"scores_{k}.json").exists() for k in SCORINGS)
-    scores = {k: v for part in parallel([(score_tests, out, d, test_recs, lvl) for lvl, d in vdirs.items()], sz.workers)
+    scores = {k: v for part in parallel([(score_tests, out, d, test_recs, lvl) for lvl, d in vdirs.items()]
+                                        + [(score_generator, out, gen, test_recs)], sz.workers)
               for k, v in part.items()}
     train_scores = {k: v for part in parallel([(score_train_subset, out, d, train_recs, lvl) for lvl, d in vdirs.items()],
                                               sz.workers) for k, v in part.items()}

@@ -9,8 +9,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from mathwright.train.verifier import (Collator, VerifierConfig, add_residual_dropout, encode, load_verifier, score,
-                                       token_values, train_verifier)
+from mathwright.train.verifier import (Collator, VerifierConfig, ValueHeadModel, add_residual_dropout, encode,
+                                       likelihood_features, load_verifier, score, token_logprobs, token_values,
+                                       train_verifier)
 
 
 def toy_rows(n: int, seed: int) -> list[dict]:
@@ -67,6 +68,40 @@ def test_residual_dropout_only_in_training() -> None:
         assert not torch.equal(model(x).logits, model(x).logits)
 
 
+def test_likelihood_features_by_hand() -> None:
+    # vocabulary of 3; row 0: prompt of 2 tokens then 2 solution tokens; row 1: 1 prompt token, 2 solution, 1 pad
+    probs = torch.tensor([[[0.5, 0.25, 0.25], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [1 / 3, 1 / 3, 1 / 3]],
+                          [[0.5, 0.25, 0.25], [0.5, 0.25, 0.25], [0.7, 0.2, 0.1], [0.5, 0.25, 0.25]]])
+    ids = torch.tensor([[0, 0, 1, 2], [2, 1, 0, 0]])
+    att = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
+    f = likelihood_features(probs.log(), ids, att, torch.tensor([2, 1]))
+    ln = torch.log
+    lp0 = [0.0, 0.0, ln(torch.tensor(0.8)).item(), ln(torch.tensor(0.6)).item()]   # token t given t-1's prediction
+    lp1 = [0.0, ln(torch.tensor(0.25)).item(), ln(torch.tensor(0.5)).item(), 0.0]    # the pad position counts nothing
+    assert f[0, :, 0].tolist() == pytest.approx(lp0, abs=1e-6) and f[1, :, 0].tolist() == pytest.approx(lp1, abs=1e-6)
+    assert f[0, :, 1].tolist() == pytest.approx([0, 0, lp0[2], (lp0[2] + lp0[3]) / 2], abs=1e-6)  # running mean
+    assert f[1, :, 2].tolist() == pytest.approx([0, lp1[1], lp1[1], lp1[1]], abs=1e-6)           # running min
+    assert f[1, 3, 1].item() == pytest.approx((lp1[1] + lp1[2]) / 2, abs=1e-6)
+
+
+def test_token_logprobs_match_the_lm_loss() -> None:
+    from mathwright.models.tiny import build_tiny, char_tokenizer
+
+    torch.manual_seed(0)
+    lm, _ = build_tiny("tiny-100k")
+    tok = char_tokenizer()
+    pr, co = ["Q: 12+7\nA: ", "Q: 3*4\nA: "], ["19\n#### 19", "12\n#### 12"]
+    lps = token_logprobs(lm, tok, pr, co, batch_size=1)
+    for p, c, lp in zip(pr, co, lps):
+        ids, pl = encode(tok, p, c, 64)
+        x = torch.tensor([ids])
+        labels = x.clone()
+        labels[0, :pl] = -100
+        with torch.no_grad():
+            nll = lm(input_ids=x, labels=labels).loss.item()
+        assert len(lp) == len(ids) - pl and -sum(lp) / len(lp) == pytest.approx(nll, rel=1e-4)
+
+
 @pytest.mark.slow
 def test_value_head_learns_to_rank_and_reloads(tmp_path: Path) -> None:
     torch.set_num_threads(1)
@@ -96,6 +131,29 @@ def test_value_head_learns_to_rank_and_reloads(tmp_path: Path) -> None:
     assert any(m < l - 1e-3 for m, l in zip(mins, s))  # the aggregate changes something
     with pytest.raises(ValueError, match="aggregate"):
         score(model, tok, pr, co, aggregate="mean")
+
+
+@pytest.mark.slow
+def test_likelihood_feature_verifier_trains_and_reloads(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    train, held = toy_rows(192, 0), toy_rows(40, 1)
+    cfg = VerifierConfig(base="tiny-100k", out=str(tmp_path / "v"), level="token", epochs=3, batch_size=16, lr=3e-3,
+                         lm_coef=0.2, residual_dropout=0.1, logging_steps=4, progress=False, seed=0,
+                         likelihood_features=True)
+    out = train_verifier(cfg, train)
+    model, tok = load_verifier(out)
+    assert model.likelihood is not None and model.likelihood.weight.abs().sum() > 0  # it learned to read them
+    pr, co = [r["prompt"] for r in held], [r["completion"] for r in held]
+    s = score(model, tok, pr, co)
+    assert auc(s, [r["correct"] for r in held]) > 0.85
+    # the features move the score: the same weights without them score differently
+    plain = ValueHeadModel(model.base, model.level)
+    plain.head.load_state_dict(model.head.state_dict())
+    assert score(plain, tok, pr[:6], co[:6]) != pytest.approx(s[:6], abs=1e-4)
+    assert score(model, tok, pr[:6], co[:6], batch_size=4) == pytest.approx(s[:6], abs=1e-5)  # padding-independent
+    ids = torch.tensor([encode(tok, pr[0], co[0], 64)[0]])
+    with pytest.raises(ValueError, match="solution_start"):
+        model(input_ids=ids)
 
 
 @pytest.mark.slow

@@ -43,6 +43,7 @@ class VerifierConfig:
     lm_coef: float = 0.0           # joint LM loss weight (0 = off)
     value_loss: str = "bce"        # bce | mse (mse on the sigmoid output)
     residual_dropout: float = 0.2
+    likelihood_features: bool = False  # the value head also reads the model's own log-probs of the solution so far
     lora: bool = False
     lora_r: int = 16
     lora_alpha: int = 32
@@ -134,29 +135,62 @@ def add_residual_dropout(model: nn.Module, p: float) -> list[Any]:
     return handles
 
 
+def likelihood_features(logits: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor | None,
+                        solution_start: torch.Tensor) -> torch.Tensor:
+    """``[B, L, 3]``: after each solution token, the model's log-prob of that token and the mean and the minimum
+    log-prob of the solution's tokens so far (0 before the solution starts). Detached: the value loss does not
+    reshape the language model, only learns how to read it.
+
+    Why: a value read off one hidden state has to re-derive, at the last token, whether any earlier token was a
+    slip; the model's own surprise at each token is that evidence in a number, and with a small model it is the
+    evidence the plain value head fails to use (docs/RESULTS.md, "Verifier: likelihood features")."""
+    B, L = input_ids.shape
+    lp = torch.log_softmax(logits[:, :-1].float(), -1).gather(-1, input_ids[:, 1:, None])[..., 0]
+    lp = nn.functional.pad(lp, (1, 0))  # position t: log-prob of token t given the tokens before it
+    pos = torch.arange(L, device=input_ids.device)
+    sol = pos[None] >= solution_start.to(input_ids.device)[:, None]
+    if attention_mask is not None:
+        sol = sol & attention_mask.bool()
+    lp = torch.where(sol, lp, torch.zeros_like(lp)).detach()
+    mean = lp.cumsum(1) / sol.cumsum(1).clamp_min(1)
+    return torch.stack([lp, mean, lp.cummin(1).values], -1)
+
+
 class ValueHeadModel(nn.Module):
     """``base`` causal LM + ``head`` (hidden -> 1). ``forward`` returns ``{"loss", "values", ...}``;
-    ``values`` are logits (apply a sigmoid for a probability of correctness)."""
+    ``values`` are logits (apply a sigmoid for a probability of correctness). With ``likelihood_features``, a
+    second linear map of :func:`likelihood_features` is added to the value (``solution_start`` is then needed)."""
 
     def __init__(self, base: nn.Module, level: str = "token", value_coef: float = 1.0, lm_coef: float = 0.0,
-                 value_loss: str = "bce") -> None:
+                 value_loss: str = "bce", likelihood_features: bool = False) -> None:
         super().__init__()
         self.base = base
         hidden = base.config.get_text_config().hidden_size if hasattr(base.config, "get_text_config") else base.config.hidden_size
         self.head = nn.Linear(hidden, 1)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+        self.likelihood = nn.Linear(3, 1) if likelihood_features else None
+        if self.likelihood is not None:
+            nn.init.zeros_(self.likelihood.weight)
+            nn.init.zeros_(self.likelihood.bias)
         self.level, self.value_coef, self.lm_coef, self.value_loss = level, value_coef, lm_coef, value_loss
         self.config = base.config  # Trainer looks at model.config
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 value_labels: torch.Tensor | None = None, value_mask: torch.Tensor | None = None,
-                labels: torch.Tensor | None = None, **_: Any) -> dict[str, torch.Tensor]:
+                labels: torch.Tensor | None = None, solution_start: torch.Tensor | None = None,
+                **_: Any) -> dict[str, torch.Tensor]:
         need_lm = labels is not None and self.lm_coef > 0
+        if self.likelihood is not None and solution_start is None:
+            raise ValueError("a verifier with likelihood features needs solution_start (the prompt length per row)")
+        full = need_lm or self.likelihood is not None
         out = self.base(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True,
-                        use_cache=False, **({} if need_lm else {"logits_to_keep": 1}))
+                        use_cache=False, **({} if full else {"logits_to_keep": 1}))
         h = out.hidden_states[-1]
         values = self.head(h.to(self.head.weight.dtype)).squeeze(-1)  # [B, L]
+        if self.likelihood is not None:
+            feats = likelihood_features(out.logits, input_ids, attention_mask, solution_start)
+            values = values + self.likelihood(feats.to(self.likelihood.weight.dtype)).squeeze(-1)
         res: dict[str, torch.Tensor] = {"values": values}
         loss = values.new_zeros(())
         if value_labels is not None and value_mask is not None and self.value_coef > 0:
@@ -236,7 +270,9 @@ class Collator:
                 vmask[i, n - 1] = 1  # the last token only
             lm[i, pl:n] = ids[i, pl:n]
         vl = torch.tensor([float(f["correct"]) for f in feats])
-        return {"input_ids": ids, "attention_mask": att, "value_mask": vmask, "value_labels": vl, "labels": lm}
+        start = torch.tensor([f["prompt_len"] for f in feats])
+        return {"input_ids": ids, "attention_mask": att, "value_mask": vmask, "value_labels": vl, "labels": lm,
+                "solution_start": start}
 
 
 class _Rows(torch.utils.data.Dataset):
@@ -265,7 +301,7 @@ def build(cfg: VerifierConfig) -> tuple[ValueHeadModel, Any]:
         base = get_peft_model(base, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                                                target_modules=list(cfg.lora_targets), task_type="CAUSAL_LM"))
     add_residual_dropout(base, cfg.residual_dropout)
-    model = ValueHeadModel(base, cfg.level, cfg.value_coef, cfg.lm_coef, cfg.value_loss)
+    model = ValueHeadModel(base, cfg.level, cfg.value_coef, cfg.lm_coef, cfg.value_loss, cfg.likelihood_features)
     return model, tok
 
 
@@ -317,9 +353,13 @@ def save_verifier(model: ValueHeadModel, tok: Any, out: str | os.PathLike, cfg: 
             setattr(base, attr, None)
     base.save_pretrained(out)
     tok.save_pretrained(out)
-    save_file({k: v.detach().contiguous().cpu() for k, v in model.head.state_dict().items()}, str(out / "value_head.safetensors"))
+    heads = {k: v for k, v in model.head.state_dict().items()}
+    if model.likelihood is not None:
+        heads.update({f"likelihood.{k}": v for k, v in model.likelihood.state_dict().items()})
+    save_file({k: v.detach().contiguous().cpu() for k, v in heads.items()}, str(out / "value_head.safetensors"))
     meta = {"format": "mathwright-verifier-v1", "level": model.level, "score": "sigmoid(value at last token)",
-            "hidden_size": model.head.in_features, "config": asdict(cfg) if cfg else None}
+            "hidden_size": model.head.in_features, "likelihood_features": model.likelihood is not None,
+            "config": asdict(cfg) if cfg else None}
     write_json(out / "verifier_config.json", meta)
 
 
@@ -335,8 +375,11 @@ def load_verifier(path: str | os.PathLike) -> tuple[ValueHeadModel, Any]:
     meta = json.loads(meta_p.read_text(encoding="utf-8"))
     base = AutoModelForCausalLM.from_pretrained(path)
     tok = AutoTokenizer.from_pretrained(path)
-    model = ValueHeadModel(base, meta.get("level", "token"))
-    model.head.load_state_dict(load_file(str(path / "value_head.safetensors")))
+    model = ValueHeadModel(base, meta.get("level", "token"), likelihood_features=bool(meta.get("likelihood_features")))
+    heads = load_file(str(path / "value_head.safetensors"))
+    model.head.load_state_dict({k: v for k, v in heads.items() if "." not in k})
+    if model.likelihood is not None:
+        model.likelihood.load_state_dict({k.split(".", 1)[1]: v for k, v in heads.items() if k.startswith("likelihood.")})
     model.eval()
     return model, tok
 
@@ -344,15 +387,11 @@ def load_verifier(path: str | os.PathLike) -> tuple[ValueHeadModel, Any]:
 AGGREGATES = ("last", "min")
 
 
-@torch.inference_mode()
-def token_values(model: ValueHeadModel, tok: Any, prompts: Sequence[str], completions: Sequence[str],
-                 batch_size: int = 32, max_length: int = 512) -> list[list[float]]:
-    """Probability of correctness after each completion token of each (prompt, completion); the last entry is
-    the value at the appended EOS."""
-    model.eval()
+def _batches(tok: Any, prompts: Sequence[str], completions: Sequence[str], batch_size: int, max_length: int):
+    """Right-padded batches of encoded (prompt, completion + EOS), shortest first (less padding). Yields
+    ``(indices, input_ids, attention_mask, solution_start, lengths)``."""
     feats = [encode(tok, p, c, max_length) for p, c in zip(prompts, completions)]
-    order = sorted(range(len(feats)), key=lambda i: len(feats[i][0]))  # less padding
-    out: list[list[float]] = [[] for _ in feats]
+    order = sorted(range(len(feats)), key=lambda i: len(feats[i][0]))
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     for b in range(0, len(order), batch_size):
         idx = order[b : b + batch_size]
@@ -363,9 +402,34 @@ def token_values(model: ValueHeadModel, tok: Any, prompts: Sequence[str], comple
             n = len(feats[i][0])
             ids[r, :n] = torch.tensor(feats[i][0])
             att[r, :n] = 1
-        vals = torch.sigmoid(model(input_ids=ids, attention_mask=att)["values"].float())
+        yield idx, ids, att, torch.tensor([feats[i][1] for i in idx]), [len(feats[i][0]) for i in idx]
+
+
+@torch.inference_mode()
+def token_values(model: ValueHeadModel, tok: Any, prompts: Sequence[str], completions: Sequence[str],
+                 batch_size: int = 32, max_length: int = 512) -> list[list[float]]:
+    """Probability of correctness after each completion token of each (prompt, completion); the last entry is
+    the value at the appended EOS."""
+    model.eval()
+    out: list[list[float]] = [[] for _ in prompts]
+    for idx, ids, att, start, lens in _batches(tok, prompts, completions, batch_size, max_length):
+        vals = torch.sigmoid(model(input_ids=ids, attention_mask=att, solution_start=start)["values"].float())
         for r, i in enumerate(idx):
-            out[i] = vals[r, feats[i][1] : len(feats[i][0])].tolist()
+            out[i] = vals[r, start[r] : lens[r]].tolist()
+    return out
+
+
+@torch.inference_mode()
+def token_logprobs(lm: nn.Module, tok: Any, prompts: Sequence[str], completions: Sequence[str],
+                   batch_size: int = 32, max_length: int = 512) -> list[list[float]]:
+    """A causal LM's log-prob of each completion token (and of the appended EOS) given everything before it:
+    the no-verifier baseline of ranking samples by the generator's own likelihood."""
+    lm.eval()
+    out: list[list[float]] = [[] for _ in prompts]
+    for idx, ids, att, start, lens in _batches(tok, prompts, completions, batch_size, max_length):
+        lp = likelihood_features(lm(input_ids=ids, attention_mask=att).logits, ids, att, start)[..., 0]
+        for r, i in enumerate(idx):
+            out[i] = lp[r, start[r] : lens[r]].tolist()
     return out
 
 
