@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shlex
@@ -197,9 +198,9 @@ def balance_rows(rows: list[dict]) -> list[dict]:
 
 # the ways a sample is scored: the paper's value at the last token for both verifiers, the token-level
 # verifier's lowest value after any solution token (the process-reward reading, verifiers.md §4.2), and, as a
-# baseline with no verifier at all, the generator's own mean log-prob of the sample's tokens
+# baseline with no verifier at all, the generator's own likelihood of the sample (per token, geometric mean)
 SCORINGS = {"token": "token-level verifier", "solution": "solution-level verifier",
-            "token-min": "token-level verifier (min over tokens)", "gen-logprob": "generator mean log-prob (no verifier)"}
+            "token-min": "token-level verifier (min over tokens)", "gen-logprob": "generator likelihood (no verifier)"}
 
 
 def _distinct(recs: list[dict]) -> dict[tuple[str, str], int]:
@@ -239,8 +240,9 @@ def score_tests(out: Path, vdir: Path, test_recs: list[dict], level: str, prefix
 
 
 def score_generator(out: Path, gen: Path, test_recs: list[dict]) -> dict[str, dict[str, list[float]]]:
-    """``{"gen-logprob": {problem id: [mean log-prob per sample]}}``: the generator's own mean log-prob of each
-    sample's tokens (EOS included), the no-verifier baseline; cached in ``OUT/scores_gen-logprob.json``."""
+    """``{"gen-logprob": {problem id: [score per sample]}}``: exp of the generator's mean log-prob of each sample's
+    tokens (EOS included; the geometric-mean token probability, in (0, 1] so a score-weighted vote works too),
+    the no-verifier baseline; cached in ``OUT/scores_gen-logprob.json``."""
     from mathwright.data.io import write_json
     from mathwright.models.hf import load_pretrained
     from mathwright.solve.sampling import PROMPT
@@ -254,7 +256,7 @@ def score_generator(out: Path, gen: Path, test_recs: list[dict]) -> dict[str, di
         lm, tok = load_pretrained(str(gen), dtype="float32")
         uniq = _distinct(test_recs)
         lps = token_logprobs(lm, tok, [PROMPT.format(question=q) for q, _ in uniq], [c for _, c in uniq], batch_size=64)
-        write_json(p, _per_problem(test_recs, uniq, [sum(v) / len(v) for v in lps]))
+        write_json(p, _per_problem(test_recs, uniq, [math.exp(sum(v) / len(v)) for v in lps]))
     return {"gen-logprob": json.loads(p.read_text())}
 
 
@@ -445,7 +447,7 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
     for lvl, e in ev.items():  # where the best-of-N curve turns
         c = e["curves"]["verifier"]
         npk = max(ns, key=lambda n: (c[n], -n))
-        if npk < N and c[N] < c[npk]:
+        if npk < N and c[N] <= c[npk] - 0.02:  # a real turn, not a point of noise
             findings.append(f"- {SCORINGS[lvl]}: best-of-N peaks at N={npk} ({fmt(c[npk])}, vs test@1 {fmt(b1)} and "
                             f"majority vote {fmt(base['vote'][npk])} at that N), then falls to {fmt(c[N])} at N={N}: the more "
                             "samples, the likelier one fools the verifier (the paper's 6B verifier turns down past about "
@@ -511,6 +513,8 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
                         "with its optimizer state; the epochs above count both phases, the data of the second is this run's")
     findings.append(f"- {len(test_recs)} test problems: one problem is {100 / len(test_recs):.1f} points, so differences "
                     "of a few points are within noise")
+    lik_note = (" Both value heads here also read likelihood features (`likelihood_features`): the model's own log-prob "
+                "of each solution token and their running mean and minimum." if sz.likelihood_features else "")
     body = f"""CPU-scale reproduction of Cobbe et al. 2021 on synthetic GSM8K-format problems (`data/word_problems.py`,
 {sz.max_steps if sz.max_steps else 8} steps at most{', templates ' + ', '.join(sz.templates) if sz.templates else ', all 10 templates'}).
 Generator: a char-level LLaMA ({gen_sum.get('model', sz.preset)}) trained **from scratch** for {epochs_done} epochs on
@@ -520,7 +524,9 @@ problems. Verifiers: value head on the generator's weights, joint LM loss (coef 
 {sz.residual_dropout}, {sz.ver_epochs:g} epoch(s) on {len(verifier_rows(train_recs, sz))} samples{' (as many correct as wrong per problem; problems with one kind dropped)' if sz.balance else ''};
 token-level = target at every solution token, solution-level = last token only; score = value at the last token
 (the paper's); "token-level (min over tokens)" scores the same token-level verifier by its lowest value after any
-solution token (the process-reward reading of a value function, verifiers.md §4.2; not the paper's).
+solution token (the process-reward reading of a value function, verifiers.md §4.2; not the paper's);
+"generator likelihood (no verifier)" ranks samples by the generator's own geometric-mean token probability (a
+baseline that trains nothing).{lik_note}
 Subset metrics (vote, top-k vote) average {sz.draws} seeded random N-subsets; test@N and verifier@N are exact
 expectations over N-subsets. Machine: {sz.load}; wall times:
 {', '.join(f'{k} {v / 60:.1f} min' for k, v in times.items())}. Earlier attempts: the longer default templates

@@ -108,10 +108,10 @@ def test_reduced_reproduction_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     mins = json.loads((tmp_path / "scores_token-min.json").read_text())  # the same verifier's lowest value
     assert sorted(mins) == sorted(scores) and all(a <= b + 1e-6 for k in mins for a, b in zip(mins[k], scores[k]))
     assert "token-level verifier (min over tokens)" in (tmp_path / "report.md").read_text()
-    # the no-verifier baseline: the generator's mean log-prob of each sample (a log-prob: never above 0)
+    # the no-verifier baseline: the generator's geometric-mean token probability of each sample
     gl = json.loads((tmp_path / "scores_gen-logprob.json").read_text())
-    assert sorted(gl) == sorted(scores) and all(len(v) == 3 and all(x <= 0.0 for x in v) for v in gl.values())
-    assert "generator mean log-prob (no verifier), best-of-3" in (tmp_path / "report.md").read_text()
+    assert sorted(gl) == sorted(scores) and all(len(v) == 3 and all(0.0 < x <= 1.0 for x in v) for v in gl.values())
+    assert "generator likelihood (no verifier), best-of-3" in (tmp_path / "report.md").read_text()
 
     # more samples per training problem in a new run directory: the old samples kept, the test samples identical
     spec = importlib.util.spec_from_file_location("verifier_more_samples", REPO / "bench" / "verifier_more_samples.py")
