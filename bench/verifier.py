@@ -68,6 +68,10 @@ class Sizes:
     train_samples: int = 0         # samples per verifier-training problem (0: same as ``samples``)
     balance: bool = False          # train verifiers on as many correct as wrong samples per problem (balance_rows)
     likelihood_features: bool = False  # value heads also read the model's own token log-probs (train/verifier.py)
+    # a generator that learned a wrong plan: this share of its training solutions of one template use the wrong
+    # operation in their last step (misconceive); the labels and every held-out gold stay right
+    misconception: str = ""
+    misconception_rate: float = 0.0
     notes: str = ""                # free text appended to the RESULTS section (e.g. earlier attempts' numbers)
     load: str = "shared with 7 other jobs (2 cores)"  # how busy the machine was (the wall times depend on it)
 
@@ -108,7 +112,46 @@ def make_data(out: Path, sz: Sizes, seed: int) -> tuple[list[dict], list[dict], 
                 f.writelines(dumps(r) + "\n" for r in recs)
     train = [r for _, r in read_jsonl(paths[0])]
     test = [r for _, r in read_jsonl(paths[1])]
+    if sz.misconception and not (out / "gen_sft.jsonl").exists():
+        with atomic_write(out / "gen_sft.jsonl") as f:
+            f.writelines(dumps(r) + "\n" for r in misconceived(train, sz.misconception, sz.misconception_rate, seed))
     return train, train[: sz.verifier_problems], test
+
+
+SWAP = {"-": "+", "+": "-", "*": "+", "/": "*"}
+
+
+def misconceive(answer: str) -> str:
+    """The same solution with the wrong operation in its last step (``-`` becomes ``+``, and so on: "gives away"
+    read as "gets"), recomputed by the calculator; a fluent, self-consistent trace with a wrong plan. It is checked
+    like every generated trace."""
+    from mathwright.formats.gsm import ANNOT_RE, annotate, check
+
+    lines = answer.split("\n")
+    m = list(ANNOT_RE.finditer(lines[-2]))[-1]
+    expr, old = m.group(1), m.group(2)
+    op = next(c for c in expr[1:] if c in SWAP)  # the first operator (a leading '-' is a sign)
+    new = expr[0] + expr[1:].replace(op, SWAP[op], 1)
+    text = lines[-2][: m.start()].replace(f" {op} ", f" {SWAP[op]} ", 1)
+    lines[-2] = text + annotate(new) + lines[-2][m.end() + len(old):]
+    lines[-1] = "#### " + ANNOT_RE.search(annotate(new)).group(2)
+    out = "\n".join(lines)
+    res = check(out, strict=True)
+    if not res.ok:
+        raise ValueError(f"misconceived trace fails its check: {res.errors}")
+    return out
+
+
+def misconceived(train: list[dict], template: str, rate: float, seed: int) -> list[dict]:
+    """The generator's training records: a seeded ``rate`` share of ``template``'s solutions misconceived
+    (each record's draw depends only on the seed and its id, so the file is the same for any split)."""
+    import random
+
+    if template not in {r.get("template") for r in train}:
+        raise ValueError(f"misconception: no training problem has template {template!r}")
+    return [{**r, "answer": misconceive(r["answer"])}
+            if r.get("template") == template and random.Random(f"{seed}:{r['id']}").random() < rate else r
+            for r in train]
 
 
 def train_generator(out: Path, sz: Sizes, seed: int) -> Path:
@@ -124,7 +167,8 @@ def train_generator(out: Path, sz: Sizes, seed: int) -> Path:
 
         src = Path(sz.gen_init)
         shutil.copytree(src, out / "generator" / src.name)
-    cfg = TrainConfig(model=sz.preset, mode="scratch", model_fields=dict(sz.model_fields), data=[str(out / "gen_train.jsonl")],
+    data = out / ("gen_sft.jsonl" if sz.misconception else "gen_train.jsonl")
+    cfg = TrainConfig(model=sz.preset, mode="scratch", model_fields=dict(sz.model_fields), data=[str(data)],
                       prompt="Question: {question}\nAnswer: ", completion="{answer}", max_length=512, seed=seed,
                       output_dir=str(out / "generator"), threads=sz.threads, resume="auto",
                       trainer=dict(num_train_epochs=sz.gen_epochs, learning_rate=sz.gen_lr,
@@ -367,6 +411,23 @@ def correct_rate_by_answer(recs: list[dict]) -> dict[str, tuple[int, float]]:
     return res
 
 
+def by_template(test_recs: list[dict], templates: dict[str, str], scores: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
+    """Per template of the held-out problems, over all samples: ``n``, ``test@1``, plain ``vote`` and each
+    scoring's best-of-all accuracy (where one kind of problem goes wrong: a misconception shows here)."""
+    from mathwright.solve.rerank import majority_vote
+
+    res: dict[str, dict[str, float]] = {}
+    for r in test_recs:
+        d = res.setdefault(templates.get(r["id"], "?"), {"n": 0, "test@1": 0.0, "vote": 0.0, **{k: 0.0 for k in scores}})
+        right = {p: c for p, c in zip(r["preds"], r["correct"]) if p is not None}
+        d["n"] += 1
+        d["test@1"] += sum(r["correct"]) / len(r["correct"])
+        d["vote"] += bool(right.get(majority_vote(r["preds"]), False))
+        for k, sc in scores.items():
+            d[k] += bool(r["correct"][top_pick(sc[r["id"]])])
+    return {t: {k: (v if k == "n" else v / d["n"]) for k, v in d.items()} for t, d in sorted(res.items())}
+
+
 def fmt(x: float) -> str:
     return f"{100 * x:.1f}%"
 
@@ -511,10 +572,22 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
         findings.append(f"- generator warm start: training continued from `{sz.gen_init}` (an earlier run of this bench: "
                         f"step {st['global_step']}, epoch {st['epoch']:.2f} on its own {st.get('train_batch_size', '?')}-batch data) "
                         "with its optimizer state; the epochs above count both phases, the data of the second is this run's")
+    tmpl_path = out / "test.jsonl"
+    templates = {json.loads(l)["id"]: json.loads(l).get("template", "?") for l in tmpl_path.read_text().splitlines()} \
+        if tmpl_path.exists() else {}
+    if len(set(templates.values())) > 1:
+        for t, d in by_template(test_recs, templates, scores).items():
+            findings.append(f"- held-out {t} problems ({d['n']}{', the misconceived template' if t == sz.misconception else ''}): "
+                            f"test@1 {fmt(d['test@1'])}, plain vote {fmt(d['vote'])}; best-of-{N} "
+                            + ", ".join(f"{SCORINGS[k]} {fmt(d[k])}" for k in scores))
     findings.append(f"- {len(test_recs)} test problems: one problem is {100 / len(test_recs):.1f} points, so differences "
                     "of a few points are within noise")
     lik_note = (" Both value heads here also read likelihood features (`likelihood_features`): the model's own log-prob "
                 "of each solution token and their running mean and minimum." if sz.likelihood_features else "")
+    mis_note = (f" The generator learned a misconception: {fmt(sz.misconception_rate)} of its training solutions of "
+                f"{sz.misconception} (drawn per problem) use the wrong operation in their last step (`misconceive`: "
+                "a fluent, self-consistent, checked trace with a wrong plan); verifier labels and held-out golds are the "
+                "true answers." if sz.misconception else "")
     body = f"""CPU-scale reproduction of Cobbe et al. 2021 on synthetic GSM8K-format problems (`data/word_problems.py`,
 {sz.max_steps if sz.max_steps else 8} steps at most{', templates ' + ', '.join(sz.templates) if sz.templates else ', all 10 templates'}).
 Generator: a char-level LLaMA ({gen_sum.get('model', sz.preset)}) trained **from scratch** for {epochs_done} epochs on
@@ -526,7 +599,7 @@ token-level = target at every solution token, solution-level = last token only; 
 (the paper's); "token-level (min over tokens)" scores the same token-level verifier by its lowest value after any
 solution token (the process-reward reading of a value function, verifiers.md §4.2; not the paper's);
 "generator likelihood (no verifier)" ranks samples by the generator's own geometric-mean token probability (a
-baseline that trains nothing).{lik_note}
+baseline that trains nothing).{lik_note}{mis_note}
 Subset metrics (vote, top-k vote) average {sz.draws} seeded random N-subsets; test@N and verifier@N are exact
 expectations over N-subsets. Machine: {sz.load}; wall times:
 {', '.join(f'{k} {v / 60:.1f} min' for k, v in times.items())}. Earlier attempts: the longer default templates

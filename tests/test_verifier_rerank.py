@@ -90,7 +90,7 @@ def test_reduced_reproduction_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     bench = _bench()
     sz = bench.Sizes(**{**bench.asdict(bench.SMOKE), "gen_problems": 16, "gen_batch": 16, "verifier_problems": 3,
                         "test_problems": 3, "samples": 3, "max_new_tokens": 16,
-                        "test_temperature": 0.5})
+                        "test_temperature": 0.5, "misconception": "mini_gain", "misconception_rate": 0.5})
     summ = bench.run(tmp_path, sz, seed=0, write_results=False)
     m = summ["metrics"]
     assert set(m) == {"token", "solution", "token-min", "gen-logprob"}
@@ -112,6 +112,12 @@ def test_reduced_reproduction_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     gl = json.loads((tmp_path / "scores_gen-logprob.json").read_text())
     assert sorted(gl) == sorted(scores) and all(len(v) == 3 and all(0.0 < x <= 1.0 for x in v) for v in gl.values())
     assert "generator likelihood (no verifier), best-of-3" in (tmp_path / "report.md").read_text()
+    # the generator trained on its own (misconceived) copy of the problems; the labels use the true golds
+    sft = [json.loads(l) for l in (tmp_path / "gen_sft.jsonl").read_text().splitlines()]
+    true = [json.loads(l) for l in (tmp_path / "gen_train.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in sft] == [r["id"] for r in true] and any(a != b for a, b in zip(sft, true))
+    assert "the misconceived template" in (tmp_path / "report.md").read_text() or \
+        "mini_gain" not in {json.loads(l)["template"] for l in (tmp_path / "test.jsonl").read_text().splitlines()}
 
     # more samples per training problem in a new run directory: the old samples kept, the test samples identical
     spec = importlib.util.spec_from_file_location("verifier_more_samples", REPO / "bench" / "verifier_more_samples.py")
@@ -175,3 +181,43 @@ def test_balance_rows() -> None:
             for p, cs in (("a", [1, 1, 0, 1, 0]), ("b", [1, 1, 1]), ("c", [0, 1, 0, 0])) for i, c in enumerate(cs)]
     kept = [r["id"] for r in bench.balance_rows(rows)]
     assert kept == ["a#0", "a#1", "a#2", "a#4", "c#0", "c#1"]
+
+
+def test_misconceive_and_misconceived() -> None:
+    """The misconceived generator's training data: the last step's operation swapped and recomputed (a checked,
+    self-consistent trace), in a seeded share of one template's problems, the rest untouched."""
+    bench = _bench()
+    from mathwright.formats.gsm import check, parse
+
+    gain = "Rosa has 29 + 11 = <<29+11=40>>40 tickets.\nNow there are 40 - 5 = <<40-5=35>>35 left.\n#### 35"
+    assert bench.misconceive(gain) == ("Rosa has 29 + 11 = <<29+11=40>>40 tickets.\n"
+                                       "Now there are 40 + 5 = <<40+5=45>>45 left.\n#### 45")
+    change = "They cost 3 * 7 = $<<3*7=21>>21.\nThe change is 50 - 21 = $<<50-21=29>>29.\n#### 29"
+    assert bench.misconceive(change).splitlines()[1:] == ["The change is 50 + 21 = $<<50+21=71>>71.", "#### 71"]
+    share = "Sam has 2 * 9 = <<2*9=18>>18 b.\nEach friend gets 18 / 3 = <<18/3=6>>6.\n#### 6"
+    m = bench.misconceive(share)
+    assert parse(m) == "54" and check(m, strict=True).ok and m.splitlines()[0] == share.splitlines()[0]
+    from mathwright.data.word_problems import generate_word_problems
+
+    train = generate_word_problems(300, seed=0, templates=["mini_gain", "mini_boxes"], max_steps=4)
+    out = bench.misconceived(train, "mini_gain", 0.6, seed=0)
+    changed = [a for a, b in zip(train, out) if a["answer"] != b["answer"]]
+    n_gain = sum(r["template"] == "mini_gain" for r in train)
+    assert all(r["template"] == "mini_gain" for r in changed) and 0.45 < len(changed) / n_gain < 0.75
+    assert [r["id"] for r in out] == [r["id"] for r in train] and all(check(r["answer"], strict=True).ok for r in out)
+    # each record's draw depends on the seed and its id only: any subset gets the same records changed
+    assert bench.misconceived(train[50:], "mini_gain", 0.6, seed=0) == out[50:]
+    assert bench.misconceived(train, "mini_gain", 0.6, seed=1) != out
+    with pytest.raises(ValueError, match="mini_ages"):
+        bench.misconceived(train, "mini_ages", 0.5, seed=0)
+
+
+def test_by_template() -> None:
+    bench = _bench()
+    recs = [{"id": "a", "preds": ["1", "2", "2"], "correct": [True, False, False]},   # vote wrong, verifier right
+            {"id": "b", "preds": ["7", "7", "8"], "correct": [True, True, False]},
+            {"id": "c", "preds": ["3", None, "4"], "correct": [False, False, True]}]
+    res = bench.by_template(recs, {"a": "g", "b": "g", "c": "h"},
+                            {"v": {"a": [0.9, 0.1, 0.2], "b": [0.1, 0.2, 0.9], "c": [0.1, 0.9, 0.5]}})
+    assert res["g"] == {"n": 2, "test@1": pytest.approx(0.5), "vote": 0.5, "v": 0.5}
+    assert res["h"] == {"n": 1, "test@1": pytest.approx(1 / 3), "vote": 0.0, "v": 0.0}
