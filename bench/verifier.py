@@ -411,20 +411,24 @@ def correct_rate_by_answer(recs: list[dict]) -> dict[str, tuple[int, float]]:
     return res
 
 
-def by_template(test_recs: list[dict], templates: dict[str, str], scores: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
-    """Per template of the held-out problems, over all samples: ``n``, ``test@1``, plain ``vote`` and each
-    scoring's best-of-all accuracy (where one kind of problem goes wrong: a misconception shows here)."""
-    from mathwright.solve.rerank import majority_vote
+def by_template(test_recs: list[dict], templates: dict[str, str], scores: dict[str, dict[str, list[float]]],
+                k: int = 10) -> dict[str, dict[str, float]]:
+    """Per template of the held-out problems, over all samples: ``n``, ``test@1``, plain ``vote``, and for each
+    scoring its best-of-all accuracy and (``"<scoring> top-k"``) its vote over the top ``k`` (where one kind of
+    problem goes wrong: a misconception shows here)."""
+    from mathwright.solve.rerank import majority_vote, top_k_vote
 
     res: dict[str, dict[str, float]] = {}
     for r in test_recs:
-        d = res.setdefault(templates.get(r["id"], "?"), {"n": 0, "test@1": 0.0, "vote": 0.0, **{k: 0.0 for k in scores}})
+        d = res.setdefault(templates.get(r["id"], "?"), {"n": 0, "test@1": 0.0, "vote": 0.0,
+                                                        **{x: 0.0 for s in scores for x in (s, f"{s} top-k")}})
         right = {p: c for p, c in zip(r["preds"], r["correct"]) if p is not None}
         d["n"] += 1
         d["test@1"] += sum(r["correct"]) / len(r["correct"])
         d["vote"] += bool(right.get(majority_vote(r["preds"]), False))
-        for k, sc in scores.items():
-            d[k] += bool(r["correct"][top_pick(sc[r["id"]])])
+        for s, sc in scores.items():
+            d[s] += bool(r["correct"][top_pick(sc[r["id"]])])
+            d[f"{s} top-k"] += bool(right.get(top_k_vote(r["preds"], sc[r["id"]], k), False))
     return {t: {k: (v if k == "n" else v / d["n"]) for k, v in d.items()} for t, d in sorted(res.items())}
 
 
@@ -578,8 +582,8 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
     if len(set(templates.values())) > 1:
         for t, d in by_template(test_recs, templates, scores).items():
             findings.append(f"- held-out {t} problems ({d['n']}{', the misconceived template' if t == sz.misconception else ''}): "
-                            f"test@1 {fmt(d['test@1'])}, plain vote {fmt(d['vote'])}; best-of-{N} "
-                            + ", ".join(f"{SCORINGS[k]} {fmt(d[k])}" for k in scores))
+                            f"test@1 {fmt(d['test@1'])}, plain vote {fmt(d['vote'])}; best-of-{N} / top-10 vote: "
+                            + ", ".join(f"{SCORINGS[k]} {fmt(d[k])} / {fmt(d[k + ' top-k'])}" for k in scores))
     findings.append(f"- {len(test_recs)} test problems: one problem is {100 / len(test_recs):.1f} points, so differences "
                     "of a few points are within noise")
     lik_note = (" Both value heads here also read likelihood features (`likelihood_features`): the model's own log-prob "

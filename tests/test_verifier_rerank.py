@@ -218,6 +218,7 @@ def test_by_template() -> None:
             {"id": "b", "preds": ["7", "7", "8"], "correct": [True, True, False]},
             {"id": "c", "preds": ["3", None, "4"], "correct": [False, False, True]}]
     res = bench.by_template(recs, {"a": "g", "b": "g", "c": "h"},
-                            {"v": {"a": [0.9, 0.1, 0.2], "b": [0.1, 0.2, 0.9], "c": [0.1, 0.9, 0.5]}})
-    assert res["g"] == {"n": 2, "test@1": pytest.approx(0.5), "vote": 0.5, "v": 0.5}
-    assert res["h"] == {"n": 1, "test@1": pytest.approx(1 / 3), "vote": 0.0, "v": 0.0}
+                            {"v": {"a": [0.9, 0.1, 0.2], "b": [0.1, 0.2, 0.9], "c": [0.1, 0.9, 0.5]}}, k=2)
+    # a: top-2 = "1", "2" (tie: the higher total score, "1"); b: top-2 = "8", "7" -> "8" wins its tie (0.9)
+    assert res["g"] == {"n": 2, "test@1": pytest.approx(0.5), "vote": 0.5, "v": 0.5, "v top-k": 0.5}
+    assert res["h"] == {"n": 1, "test@1": pytest.approx(1 / 3), "vote": 0.0, "v": 0.0, "v top-k": 1.0}
