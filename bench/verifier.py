@@ -9,7 +9,12 @@ Pipeline (every stage is skipped when its output exists, so a killed run resumes
    dropout 0.2), trained on the training problems' samples labelled by final answer;
 5. on held-out problems: test@1, test@N, verifier best-of-N, top-k vote, plain vote, weighted vote, and
    the curves over N (PNG), written to docs/RESULTS.md, section "Verifier". Both verifiers are scored by the
-   value at the last token (the paper's); the token-level one also by its lowest value over the solution.
+   value at the last token (the paper's); the token-level one also by its lowest value over the solution; the
+   generator's own likelihood is the no-verifier baseline.
+
+Options beyond the paper (``--set``): ``likelihood_features=true`` (value heads also read the model's token
+log-probs), ``misconception=TEMPLATE misconception_rate=P`` (a generator wrong with confidence on one problem
+type: the setting where voting and likelihood fail and a verifier earns its keep), ``balance=true``.
 
 More samples per training problem for a finished run: ``bench/verifier_more_samples.py``.
 
