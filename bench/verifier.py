@@ -138,8 +138,9 @@ def misconceive(answer: str) -> str:
     op = next(c for c in expr[1:] if c in SWAP)  # the first operator (a leading '-' is a sign)
     new = expr[0] + expr[1:].replace(op, SWAP[op], 1)
     text = lines[-2][: m.start()].replace(f" {op} ", f" {SWAP[op]} ", 1)
-    lines[-2] = text + annotate(new) + lines[-2][m.end() + len(old):]
-    lines[-1] = "#### " + ANNOT_RE.search(annotate(new)).group(2)
+    ann = annotate(new)
+    lines[-2] = text + ann + lines[-2][m.end() + len(old):]
+    lines[-1] = "#### " + ANNOT_RE.search(ann).group(2)
     out = "\n".join(lines)
     res = check(out, strict=True)
     if not res.ok:
@@ -272,7 +273,7 @@ def score_tests(out: Path, vdir: Path, test_recs: list[dict], level: str, prefix
     for the token-level one, also ``token-min``. Each scoring is cached in ``OUT/{prefix}_{scoring}.json``."""
     from mathwright.data.io import write_json
     from mathwright.solve.sampling import PROMPT
-    from mathwright.train.verifier import load_verifier, token_values
+    from mathwright.train.verifier import aggregate_values, load_verifier, token_values
 
     import torch
 
@@ -284,7 +285,8 @@ def score_tests(out: Path, vdir: Path, test_recs: list[dict], level: str, prefix
         uniq = _distinct(test_recs)
         vals = token_values(model, tok, [PROMPT.format(question=q) for q, _ in uniq], [c for _, c in uniq], batch_size=64)
         for k, p in paths.items():
-            write_json(p, _per_problem(test_recs, uniq, [v[-1] if k == level else min(v) for v in vals]))
+            how = "last" if k == level else "min"
+            write_json(p, _per_problem(test_recs, uniq, [aggregate_values(v, how) for v in vals]))
     return {k: json.loads(p.read_text()) for k, p in paths.items()}
 
 
@@ -434,7 +436,7 @@ def by_template(test_recs: list[dict], templates: dict[str, str], scores: dict[s
         for s, sc in scores.items():
             d[s] += bool(r["correct"][top_pick(sc[r["id"]])])
             d[f"{s} top-k"] += bool(right.get(top_k_vote(r["preds"], sc[r["id"]], k), False))
-    return {t: {k: (v if k == "n" else v / d["n"]) for k, v in d.items()} for t, d in sorted(res.items())}
+    return {t: {key: (v if key == "n" else v / d["n"]) for key, v in d.items()} for t, d in sorted(res.items())}
 
 
 def fmt(x: float) -> str:
@@ -581,9 +583,10 @@ def report(out: Path, sz: Sizes, seed: int, train_recs: list[dict], test_recs: l
         findings.append(f"- generator warm start: training continued from `{sz.gen_init}` (an earlier run of this bench: "
                         f"step {st['global_step']}, epoch {st['epoch']:.2f} on its own {st.get('train_batch_size', '?')}-batch data) "
                         "with its optimizer state; the epochs above count both phases, the data of the second is this run's")
+    from mathwright.data.io import read_jsonl
+
     tmpl_path = out / "test.jsonl"
-    templates = {json.loads(l)["id"]: json.loads(l).get("template", "?") for l in tmpl_path.read_text().splitlines()} \
-        if tmpl_path.exists() else {}
+    templates = {r["id"]: r.get("template", "?") for _, r in read_jsonl(tmpl_path)} if tmpl_path.exists() else {}
     if len(set(templates.values())) > 1:
         for t, d in by_template(test_recs, templates, scores).items():
             findings.append(f"- held-out {t} problems ({d['n']}{', the misconceived template' if t == sz.misconception else ''}): "

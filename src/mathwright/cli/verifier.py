@@ -69,6 +69,7 @@ def rerank_cmd(
     """Score samples with a verifier; report test@N, verifier@N, vote@N and top-k vote with curves over N."""
     from mathwright.data.io import DataError, read_records, write_json
     from mathwright.eval.verifier_metrics import evaluate, plot_curves
+    from mathwright.train.verifier import AGGREGATES
 
     recs = []
     for ln, r in read_records(samples):
@@ -76,8 +77,8 @@ def rerank_cmd(
             if k not in r:
                 raise DataError(samples, ln, f"missing field {k!r}")
         recs.append(r)
-    if aggregate not in ("last", "min"):
-        raise typer.BadParameter(f"--aggregate must be 'last' or 'min', got {aggregate!r}")
+    if aggregate not in AGGREGATES:
+        raise typer.BadParameter(f"--aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
     scores = None
     if verifier is not None:
         from mathwright.solve.sampling import PROMPT

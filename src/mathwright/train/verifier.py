@@ -144,7 +144,7 @@ def likelihood_features(logits: torch.Tensor, input_ids: torch.Tensor, attention
     Why: a value read off one hidden state has to re-derive, at the last token, whether any earlier token was a
     slip; the model's own surprise at each token is that evidence in a number, and with a small model it is the
     evidence the plain value head fails to use (docs/RESULTS.md, "Verifier: likelihood features")."""
-    B, L = input_ids.shape
+    L = input_ids.shape[1]
     lp = torch.log_softmax(logits[:, :-1].float(), -1).gather(-1, input_ids[:, 1:, None])[..., 0]
     lp = nn.functional.pad(lp, (1, 0))  # position t: log-prob of token t given the tokens before it
     pos = torch.arange(L, device=input_ids.device)
@@ -353,7 +353,7 @@ def save_verifier(model: ValueHeadModel, tok: Any, out: str | os.PathLike, cfg: 
             setattr(base, attr, None)
     base.save_pretrained(out)
     tok.save_pretrained(out)
-    heads = {k: v for k, v in model.head.state_dict().items()}
+    heads = dict(model.head.state_dict())
     if model.likelihood is not None:
         heads.update({f"likelihood.{k}": v for k, v in model.likelihood.state_dict().items()})
     save_file({k: v.detach().contiguous().cpu() for k, v in heads.items()}, str(out / "value_head.safetensors"))
@@ -385,6 +385,15 @@ def load_verifier(path: str | os.PathLike) -> tuple[ValueHeadModel, Any]:
 
 
 AGGREGATES = ("last", "min")
+
+
+def aggregate_values(values: Sequence[float], how: str) -> float:
+    """One score from a sample's per-token values (:func:`token_values`): ``"last"``, the value at the last token
+    (EOS), the paper's score; ``"min"``, the lowest value after any completion token, the process-reward-model
+    reading of a token-level value function (one slip anywhere sinks the solution)."""
+    if how not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {AGGREGATES}, got {how!r}")
+    return values[-1] if how == "last" else min(values)
 
 
 def _batches(tok: Any, prompts: Sequence[str], completions: Sequence[str], batch_size: int, max_length: int):
@@ -435,11 +444,10 @@ def token_logprobs(lm: nn.Module, tok: Any, prompts: Sequence[str], completions:
 
 def score(model: ValueHeadModel, tok: Any, prompts: Sequence[str], completions: Sequence[str],
           batch_size: int = 32, max_length: int = 512, aggregate: str = "last") -> list[float]:
-    """Probability of correctness of each (prompt, completion). ``aggregate="last"``: the value at the last token
-    (EOS), the paper's score; ``"min"``: the lowest value after any completion token, the process-reward-model
-    reading of a token-level value function (one slip anywhere sinks the solution). ``"min"`` only means
-    something for a token-level verifier: a solution-level one is trained at the last token only."""
-    if aggregate not in AGGREGATES:
+    """Probability of correctness of each (prompt, completion), aggregated over its tokens as
+    :func:`aggregate_values` says. ``"min"`` only means something for a token-level verifier: a solution-level
+    one is trained at the last token only."""
+    if aggregate not in AGGREGATES:  # before any work
         raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
     vals = token_values(model, tok, prompts, completions, batch_size, max_length)
-    return [v[-1] if aggregate == "last" else min(v) for v in vals]
+    return [aggregate_values(v, aggregate) for v in vals]
