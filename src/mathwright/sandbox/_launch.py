@@ -8,6 +8,7 @@ namespaces without the filesystem view. In every mode the environment is cleared
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import site
@@ -71,14 +72,31 @@ def resolve(isolation: str) -> str:
 _UNSHARE = ["unshare", "--net", "--pid", "--fork", "--mount", "--mount-proc", "--ipc", "--uts", "--kill-child"]
 
 
+def import_paths() -> list[str]:
+    """The directories this interpreter imports from, outside its own defaults under ``-I``.
+
+    ``-I`` drops ``PYTHONPATH``, the user site (``pip install --user``) and the working directory, and a
+    venv's, conda's or uv's own site-packages come only from starting *its* ``python``, not the base
+    interpreter behind it. The zygote adds these back with ``site.addsitedir`` (``.pth`` files, hence
+    editable installs, included).
+    """
+    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    user = site.getusersitepackages() if site.ENABLE_USER_SITE else None
+    if user and os.path.isdir(user) and user not in paths:
+        paths.append(user)
+    return [os.path.abspath(p) for p in paths]
+
+
 def _readonly_paths() -> list[str]:
     """Directories the sandbox must read: the interpreter, its libraries, and mathwright's source."""
     import mathwright
 
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(),
-             str(Path(mathwright.__file__).resolve().parents[1]),
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *site.getsitepackages(),
+             *import_paths(), str(Path(mathwright.__file__).resolve().parents[1]),
+             os.path.dirname(os.path.abspath(sys.executable)),
              str(Path(os.path.realpath(sys.executable)).parent)}
-    real = sorted({os.path.realpath(p) for p in paths if os.path.isdir(p)})
+    # Both the paths as named and as resolved: a venv's bin/python is a link into another prefix.
+    real = sorted({q for p in paths if os.path.isdir(p) for q in (os.path.abspath(p), os.path.realpath(p))})
     # Drop paths already covered by a parent in the list, and anything under /usr (bound whole).
     keep: list[str] = []
     for p in real:
@@ -108,6 +126,25 @@ def _bwrap_args() -> list[str]:
         args += ["--setenv", k, v]
     return args + ["--"]
 
+# Started as ``python -I -c BOOT PATHS ...``: -I keeps PYTHONPATH, user site and the working directory
+# from steering imports; BOOT adds exactly the parent's import paths, then runs the zygote.
+BOOT = ("import json, site, sys; paths = json.loads(sys.argv[1]); del sys.argv[1]; "
+        "[site.addsitedir(p) for p in paths if p not in sys.path]; "
+        "import runpy; runpy.run_module('mathwright.sandbox._zygote', run_name='__main__', alter_sys=True)")
+
+
+def interpreter() -> str:
+    """The interpreter that carries mathwright: ``sys.executable`` as named, not resolved.
+
+    A venv's ``bin/python`` links to the base interpreter; resolving the link starts that base one,
+    which sees neither the venv's site-packages nor mathwright.
+    """
+    exe = sys.executable
+    if not exe or not os.access(exe, os.X_OK):
+        raise RuntimeError(f"sandbox: this Python's executable ({exe!r}) cannot be started; "
+                           "the sandbox runs programs in a copy of the interpreter that carries mathwright")
+    return os.path.abspath(exe)
+
 
 def command(isolation: str, ctl_fd: int, limits_json: str, root: str | None) -> list[str]:
     """The argv that starts the zygote under ``isolation`` (already resolved).
@@ -115,8 +152,18 @@ def command(isolation: str, ctl_fd: int, limits_json: str, root: str | None) -> 
     ``root`` is where workers make their private directories: ``/tmp`` inside bubblewrap (a private
     tmpfs), otherwise a fresh host temporary directory the pool removes on close.
     """
-    py = [os.path.realpath(sys.executable), "-I", "-m", "mathwright.sandbox._zygote", str(ctl_fd), limits_json]
+    py = [interpreter(), "-I", "-c", BOOT, json.dumps(import_paths()), str(ctl_fd), limits_json]
     if isolation == "bwrap":
         return _bwrap_args() + py + ["/tmp"]
     assert root is not None
     return (_UNSHARE if isolation == "unshare" else []) + py + [root]
+
+
+def explain_failure(isolation: str, log_tail: str) -> str:
+    """One message for a zygote that did not start: what ran, what it said, and what it could see."""
+    msg = f"sandbox ({isolation}) failed to start {interpreter()}: {log_tail}"
+    if "No module named" in log_tail:
+        seen = ", ".join(_readonly_paths()) if isolation == "bwrap" else "the host filesystem"
+        msg += (f" -- that interpreter cannot import it inside the sandbox (it reads: {seen}; import paths "
+                f"added: {', '.join(import_paths()) or 'none'}); install mathwright into this environment")
+    return msg

@@ -55,8 +55,13 @@ class _Zygote:
         except (OSError, ValueError):
             msg = None
         if not msg or not msg.get("ready"):
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            tail = self._log_tail()  # read before close(), which closes the log
             self.close()
-            raise SandboxError(f"sandbox ({self.isolation}) failed to start: {self._log_tail()}")
+            raise SandboxError(_launch.explain_failure(self.isolation, tail))
 
     def _log_tail(self) -> str:
         try:
