@@ -93,8 +93,9 @@ def _readonly_paths() -> list[str]:
 
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *site.getsitepackages(),
              *import_paths(), str(Path(mathwright.__file__).resolve().parents[1]),
-             os.path.dirname(os.path.abspath(sys.executable)),
-             str(Path(os.path.realpath(sys.executable)).parent)}
+             # the interpreter's prefix (a venv's pyvenv.cfg sits there) and, through the link, the base's
+             os.path.dirname(os.path.dirname(interpreter())),
+             str(Path(os.path.realpath(interpreter())).parent)}
     # Both the paths as named and as resolved: a venv's bin/python is a link into another prefix.
     real = sorted({q for p in paths if os.path.isdir(p) for q in (os.path.abspath(p), os.path.realpath(p))})
     # Drop paths already covered by a parent in the list, and anything under /usr (bound whole).
