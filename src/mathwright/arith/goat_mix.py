@@ -25,6 +25,9 @@ REFERENCE_COUNTS: dict[str, int] = {
     "add": 304_000, "sub": 304_000, "mul_n1": 185_500, "mul_nm": 420_000, "div_n1": 187_800, "div_nm": 345_000,
 }
 GROUPS: tuple[str, ...] = tuple(REFERENCE_COUNTS)
+# Instruction styles: Goat's (§4) or bare, where the instruction is the canonical ``input`` (``a + b``), the
+# shortest prompt and exactly the one ``mathwright eval arith --format goat`` asks.
+TEMPLATES: tuple[str, ...] = ("goat", "bare")
 REFERENCE_TOTAL = sum(REFERENCE_COUNTS.values())  # 1,746,300
 
 
@@ -37,8 +40,11 @@ class GoatMixConfig:
     max_digits: int = 16
     groups: tuple[str, ...] = GROUPS
     zero_weight: int = 500  # add/sub special bucket with a 0 operand (the reference has none)
+    template: str = "goat"  # goat: noised expression in a weighted template; bare: the instruction is the input
 
     def __post_init__(self) -> None:
+        if self.template not in TEMPLATES:
+            raise ValueError(f"unknown goat template {self.template!r}; valid: {', '.join(TEMPLATES)}")
         if not isinstance(self.max_digits, int) or self.max_digits < 2:
             raise ValueError(f"max_digits must be an integer >= 2, got {self.max_digits!r}")
         bad = [g for g in self.groups if g not in GROUPS]
@@ -241,7 +247,11 @@ class GoatMix:
         rng = shard.rng()
         draws = [b.draw for b in self.buckets]
         labels = self.plan()[shard.start:shard.start + shard.count].tolist()
-        return [render_fields(*draws[k](rng), rng) for k in labels]
+        recs = [render_fields(*draws[k](rng), rng) for k in labels]
+        if self.config.template == "bare":  # the instruction is still drawn, so a seed gives the same problems
+            for r in recs:
+                r["instruction"] = r["input"]
+        return recs
 
     def meta(self) -> dict:
         """Counts per group and bucket, and the digit ranges really present (buckets with count > 0)."""

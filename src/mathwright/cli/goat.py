@@ -2,6 +2,7 @@
 
     mathwright generate goat --n 1746300 --seed 0 --out data/goat.jsonl --workers 2
     mathwright generate goat --n 100000 --out goat.parquet --split train=0.98,valid=0.01,test=0.01
+    mathwright generate goat --n 20000 --template bare --out data/goat-bare.jsonl   # instruction = input: "a + b"
     mathwright check data/goat.jsonl          # ours, or Goat's own dataset.json array
 """
 from __future__ import annotations
@@ -39,6 +40,7 @@ def generate_goat(
     max_digits: str = typer.Option("16", "--max-digits", help="Longest add/sub operand, n x 1 factor and n / 1 quotient."),
     split: Optional[str] = typer.Option(None, "--split", help="e.g. train=0.98,valid=0.01,test=0.01 (splits never share a problem)."),
     buckets: Optional[str] = typer.Option(None, "--buckets", help="Comma-separated subset of add,sub,mul_n1,mul_nm,div_n1,div_nm."),
+    template: str = typer.Option("goat", "--template", help="Instructions: goat (noised expression in Goat's templates) or bare (the instruction is the input 'a + b')."),
     shard_size: int = typer.Option(10_000, "--shard-size", min=1, help="Records per shard (part of the seed layout)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -52,7 +54,7 @@ def generate_goat(
     try:
         check_out_path(out)
         splits = parse_splits(split) if split else None
-        cfg = GoatMixConfig(max_digits=md, groups=groups)
+        cfg = GoatMixConfig(max_digits=md, groups=groups, template=template)
     except ValueError as e:
         fail(str(e))
     mix = GoatMix(cfg, n=n, seed=seed)
