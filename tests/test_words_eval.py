@@ -185,5 +185,6 @@ def test_prompt_templates() -> None:
         chat.render("q", "cot", object())
     mc = PROMPTS.get("alpaca").render("Pick one. Answer Choices: (A) 1 (B) 2", "cot", None, "choice")
     assert mc.endswith("### Response: Let's solve the multi-choice question step by step.\n")
-    assert PROMPTS.get("alpaca").stops("cot") == ("USER:", "ASSISTANT:", "### Instruction", "Response:")
+    assert PROMPTS.get("alpaca").stops("cot") == ("USER:", "USER", "ASSISTANT:", "ASSISTANT", "### Instruction:",
+                                                  "### Instruction", "Response:", "Response")  # MAmmoTH's eight
     assert PROMPTS.get("fewshot").stops("pot")[0] == "```"

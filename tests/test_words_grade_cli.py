@@ -41,12 +41,19 @@ def test_grade_mixed_and_wrong(tmp_path: Path) -> None:
     assert res.output.strip().splitlines()[-1] == "accuracy: 0.7500 (3/4)"
 
 
-def test_grade_math_reports_lenient(tmp_path: Path) -> None:
+def test_grade_math_reports_mammoth_and_lenient(tmp_path: Path) -> None:
+    # (strict, MAmmoTH v1, lenient): (T, T, T), (F, T, T) rounding, (T, F, T) "$" kept, (T, F, T) no sympy
     inp = _write(tmp_path / "in.jsonl", [{"output": r"\boxed{\frac12}", "gold": "0.5"},
-                                         {"output": r"\boxed{2.4}", "gold": "2"}])
-    res = runner.invoke(app, ["grade", "math", str(inp)])
+                                         {"output": r"\boxed{2.4}", "gold": "2"},
+                                         {"output": r"The answer is $\frac{1}{2}$.", "gold": r"\frac{1}{2}"},
+                                         {"output": r"\boxed{\sqrt{2}/2}", "gold": r"\frac{\sqrt{2}}{2}"}])
+    res = runner.invoke(app, ["grade", "math", str(inp), "--out", str(tmp_path / "g.jsonl")])
     assert res.exit_code == 0, res.output
-    assert "MAmmoTH-lenient: 1.0000" in res.output and res.output.strip().endswith("accuracy: 0.5000 (1/2)")
+    assert "MAmmoTH v1 (compat): 0.5000" in res.output
+    assert "lenient (strict, or MAmmoTH's round/4% match): 1.0000" in res.output
+    assert res.output.strip().endswith("accuracy: 0.7500 (3/4)")
+    graded = [json.loads(x) for x in (tmp_path / "g.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [g["mammoth_pred"] for g in graded] == [r"\frac{1}{2}", "2.4", r"$\frac{1}{2}$", r"\sqrt{2}/2"]
 
 
 def test_bad_lines_exit_2(tmp_path: Path) -> None:

@@ -16,13 +16,15 @@ def grade_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="write each line back with a boolean 'correct'"),
 ) -> None:
     """Grade outputs. Each line needs ``output`` and ``gold`` (a number, a letter, a LaTeX answer or GSM8K's
-    full solution); optional ``choices`` and ``answer_type``. Prints accuracy on the last line.
+    full solution); optional ``choices``, ``answer_type`` and (MATH) ``answer_num``. Prints the reference
+    scores the set has (MAmmoTH v1's own, lm-eval's, MATH's lenient) and accuracy on the last line.
 
     Example: ``mathwright grade gsm8k preds.jsonl --out graded.jsonl``
     """
     from mathwright.data.benchmarks import BENCHMARKS
     from mathwright.data.io import DataError, atomic_write, dumps, read_jsonl
-    from mathwright.eval.score import score, summarize
+    from mathwright.eval.compat import UNKNOWN
+    from mathwright.eval.score import REFERENCE_SCORES, score, summarize
 
     if bench not in BENCHMARKS:
         fail(BENCHMARKS.unknown_message(bench))
@@ -42,7 +44,7 @@ def grade_cmd(
             if atype is not None and atype not in ("number", "choice", "expression"):
                 raise DataError(file, line, f"unknown answer_type {atype!r}")
             try:
-                res = score(bench, rec["output"], rec["gold"], atype, tuple(choices))
+                res = score(bench, rec["output"], rec["gold"], atype, tuple(choices), rec.get("answer_num", UNKNOWN))
             except ValueError as e:
                 raise DataError(file, line, str(e)) from None
             graded.append({**rec, **res})
@@ -57,8 +59,7 @@ def grade_cmd(
             for r in graded:
                 f.write(dumps(r) + "\n")
     m = summarize(graded)
-    for key, label in (("strict", "strict-match (lm-eval)"), ("flexible", "flexible-extract (lm-eval)"),
-                       ("mammoth_lenient", "MAmmoTH-lenient")):
+    for key, label in REFERENCE_SCORES.items():
         if key in m:
             typer.echo(f"{label}: {m[key]:.4f}")
     typer.echo(f"no answer extracted: {m['no_answer']}")

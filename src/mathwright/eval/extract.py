@@ -89,16 +89,35 @@ def gsm8k_hash(text: str) -> str | None:
     return span or None
 
 
+# A period after one of these is not the end of the answer sentence ("i.e. 36", "approx. 5").
+ABBREVIATIONS = ("i.e", "e.g", "approx", "ca", "cf", "vs", "resp", "viz")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+_ABBREV_BEFORE = re.compile(r"(?:^|[\s(\[,;])(?:" + "|".join(re.escape(a) for a in ABBREVIATIONS) + r")$", re.I)
+
+
+def answer_sentence(span: str) -> str:
+    """``span`` up to the end of its first sentence: a ``.``/``!``/``?`` followed by a space or the end, but
+    not a decimal point (``3.5``) and not the period of an abbreviation (``i.e.``, ``e.g.``, ``approx.``).
+
+    >>> answer_sentence("3 boxes of 12 eggs, i.e. 36 eggs. She sells 12.")
+    '3 boxes of 12 eggs, i.e. 36 eggs'
+    """
+    for m in _SENTENCE_END.finditer(span):
+        if not _ABBREV_BEFORE.search(span[:m.start()]):
+            return span[:m.start()].strip()
+    return span.strip()
+
+
 @EXTRACTORS.register("answer_is")
 def answer_is(text: str) -> str | None:
-    """The sentence after the last "the answer is" / "Answer:" (case-insensitive)."""
+    """The answer sentence after the last "the answer is" / "Answer:" (case-insensitive): the rest of its
+    line, up to the end of the sentence (:func:`answer_sentence`). Which number of it counts is the
+    grader's number policy (``last`` by default, as in GSM8K-style extraction)."""
     ms = list(re.finditer(r"(?:the\s+(?:final\s+)?answer\s+is|final\s+answer\s*:|^answer\s*:)\s*:?",
                           text, re.I | re.M))
     if not ms:
         return None
-    span = text[ms[-1].end():].strip().split("\n", 1)[0]
-    # end of sentence: a period followed by a space / end (not a decimal point)
-    span = re.split(r"(?<!\d)\.(?:\s|$)|\.(?=\s|$)", span, maxsplit=1)[0].strip()
+    span = answer_sentence(text[ms[-1].end():].strip().split("\n", 1)[0])
     return span or None
 
 

@@ -64,14 +64,35 @@ def numbers_in(span: str) -> list[tuple[Fraction, bool]]:
     (['4', '6'], ['5'])
     """
     out: list[tuple[Fraction, bool]] = []
-    for part in re.split(r",\s+|;|\band\b", span):
+    for part in re.split(r",\s+|;|\band\b", span.replace("\u2212", "-")):
         if "=" in part:
             part = part.rsplit("=", 1)[1]
-        for tok in NUMBER_TOKEN.findall(part):
-            v = parse_number(tok)
+        for m in NUMBER_TOKEN.finditer(part):
+            if _EXPONENT_BEFORE.search(part, 0, m.start()):  # the 2 of "cm^2" is not a number of the answer
+                continue
+            v = parse_number(m.group())
             if v is not None:
                 out.append(v)
     return out
+
+
+_EXPONENT_BEFORE = re.compile(r"(?:\^\{?|\*\*)\s*$")
+_EXAMPLE = re.compile(r"\b(?:e\.g\.|for example|for instance)", re.I)
+_ASIDE = re.compile(r"\([^()]*\)")
+
+
+def answer_part(span: str) -> str:
+    """The part of an answer span that states the answer: an example after "e.g." / "for example" and a
+    parenthetical aside are dropped when a number stands outside them (``36 (3 boxes of 12)`` -> ``36``).
+
+    >>> answer_part("36 eggs (3 boxes of 12)"), answer_part("36, e.g. 3 boxes of 12"), answer_part("(36)")
+    ('36 eggs  ', '36, ', '(36)')
+    """
+    m = _EXAMPLE.search(span)
+    if m and numbers_in(span[:m.start()]):
+        span = span[:m.start()]
+    outside = _ASIDE.sub(" ", span)
+    return outside if outside != span and numbers_in(outside) else span
 
 
 def close(a: Fraction, b: Fraction, rel: float = REL_TOL) -> bool:
@@ -201,7 +222,7 @@ class Grade:
 def interpret(span: str, answer_type: str, choices: Sequence[str] = (), policy: str = "last") -> str | None:
     """The canonical answer a span denotes for ``answer_type``, or None when it denotes none."""
     if answer_type == "number":
-        nums = numbers_in(span)
+        nums = numbers_in(answer_part(span))
         if not nums:
             return None
         v, pct = nums[0] if policy == "first" else nums[-1]

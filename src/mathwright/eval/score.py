@@ -1,5 +1,7 @@
 """Per-benchmark scoring: one model output against one gold answer, plus the reference scores each set
-reports (lm-eval strict/flexible for GSM8K, MAmmoTH-lenient for MATH), and summaries of many.
+reports beside mathwright's own (``correct``): lm-eval strict/flexible for GSM8K, ``mammoth`` (MAmmoTH v1's
+own extraction and comparison, compat mode) for MAmmoTH's nine sets, and ``lenient`` for MATH
+(``correct``, or MAmmoTH's round/4% number match on mathwright's answer), and summaries of many.
 
 >>> r = score("gsm8k", "She makes 9 * 2 = 18 dollars.\\n#### 18", "#### 18")
 >>> r["correct"], r["strict"], r["flexible"]
@@ -9,13 +11,17 @@ reports (lm-eval strict/flexible for GSM8K, MAmmoTH-lenient for MATH), and summa
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from mathwright.data.benchmarks import ANSWER_TYPES, get_spec
-from mathwright.eval.compat import lm_eval_flexible, lm_eval_match, lm_eval_strict, mammoth_math_equal
+from mathwright.eval.compat import (MAMMOTH_SETS, UNKNOWN, lenient_math_equal, lm_eval_flexible, lm_eval_match,
+                                    lm_eval_strict, mammoth_program_text, mammoth_score)
 from mathwright.eval.grading import grade, gold_text, infer_type
 
 GSM8K_LIKE = ("gsm8k", "gsm8k_train")
+# Reference scores a record may carry, with the labels reports print for them.
+REFERENCE_SCORES = {"strict": "strict-match (lm-eval)", "flexible": "flexible-extract (lm-eval)",
+                    "mammoth": "MAmmoTH v1 (compat)", "lenient": "lenient (strict, or MAmmoTH's round/4% match)"}
 
 
 def declared_type(bench: str) -> str:
@@ -25,8 +31,9 @@ def declared_type(bench: str) -> str:
 
 
 def score(bench: str, output: str, gold: object, answer_type: str | None = None,
-          choices: Sequence[str] = ()) -> dict:
-    """Grade ``output`` for benchmark ``bench``: ``{"pred", "correct", "extractor", ...}``."""
+          choices: Sequence[str] = (), gold_num: Any = UNKNOWN) -> dict:
+    """Grade ``output`` for benchmark ``bench``: ``{"pred", "correct", "extractor", ...}`` plus the reference
+    scores of :data:`REFERENCE_SCORES` the set reports (``gold_num``: MATH's numeric gold, for ``mammoth``)."""
     spec = get_spec(bench)
     g = gold_text(gold)
     atype = answer_type or infer_type(g, declared_type(bench))
@@ -35,9 +42,23 @@ def score(bench: str, output: str, gold: object, answer_type: str | None = None,
     if spec.name in GSM8K_LIKE:
         out["strict"] = lm_eval_match(lm_eval_strict(output), g)
         out["flexible"] = lm_eval_match(lm_eval_flexible(output), g)
+    out.update(mammoth_fields(spec.name, output, g, gold_num))
     if spec.name == "math":
-        out["mammoth_lenient"] = res.pred is not None and (res.correct or mammoth_math_equal(res.pred, g))
+        out["lenient"] = res.pred is not None and (res.correct or lenient_math_equal(res.pred, g))
     return out
+
+
+def mammoth_fields(bench: str, text: str, gold: str, gold_num: Any = UNKNOWN) -> dict:
+    """``{"mammoth_pred", "mammoth"}``: MAmmoTH v1's answer and verdict for one text (empty for other sets)."""
+    if bench not in MAMMOTH_SETS:
+        return {}
+    pred, ok = mammoth_score(bench, text, gold, gold_num)
+    return {"mammoth_pred": pred, "mammoth": ok}
+
+
+def mammoth_program_fields(bench: str, stdout: str, ok: bool, gold: str, gold_num: Any = UNKNOWN) -> dict:
+    """MAmmoTH's verdict on a program: it scores ``"The answer is " + stdout`` (empty when the run failed)."""
+    return mammoth_fields(bench, mammoth_program_text(stdout, ok), gold, gold_num)
 
 
 def summarize(records: Iterable[dict]) -> dict:
@@ -46,7 +67,7 @@ def summarize(records: Iterable[dict]) -> dict:
     n = len(recs)
     m: dict = {"n": n, "correct": sum(bool(r.get("correct")) for r in recs)}
     m["accuracy"] = m["correct"] / n if n else 0.0
-    for key in ("strict", "flexible", "mammoth_lenient"):
+    for key in REFERENCE_SCORES:
         if recs and all(key in r for r in recs):
             m[key] = sum(bool(r[key]) for r in recs) / n
     m["no_answer"] = sum(r.get("pred") is None for r in recs)

@@ -119,20 +119,22 @@ def _metrics(sets: dict, records: dict, timing: dict, config: dict) -> dict:
 
 
 def report_table(metrics: dict) -> str:
-    """A markdown table: one row per benchmark (accuracy, lm-eval strict/flexible where defined, timing)."""
+    """A markdown table: one row per benchmark (accuracy, then MAmmoTH v1's own score, MATH's lenient score and
+    lm-eval strict/flexible where defined, timing)."""
     c = metrics["config"]
     lines = [f"# Word-problem evaluation: {c['model']} · strategy {c['strategy']} (n={c['n_samples']}) · "
              f"prompt {c['prompt']} · seed {c['seed']}", "",
-             "| benchmark | n | accuracy | strict (lm-eval) | flexible (lm-eval) | no answer | program failures "
-             "| CoT fallbacks | s/problem |", "|---|---|---|---|---|---|---|---|---|"]
+             "| benchmark | n | accuracy | MAmmoTH v1 (compat) | lenient (MATH) | strict (lm-eval) | flexible (lm-eval) "
+             "| no answer | program failures | CoT fallbacks | s/problem |", "|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def pct(v: Any) -> str:
         return f"{100 * v:.1f}%" if isinstance(v, float) else "–"
 
     for b, m in metrics["benchmarks"].items():
-        lines.append(f"| {b} | {m['n']} | {pct(m['accuracy'])} | {pct(m.get('strict'))} | {pct(m.get('flexible'))} "
+        lines.append(f"| {b} | {m['n']} | {pct(m['accuracy'])} | {pct(m.get('mammoth'))} | {pct(m.get('lenient'))} "
+                     f"| {pct(m.get('strict'))} | {pct(m.get('flexible'))} "
                      f"| {m['no_answer']} | {m.get('program_failures', '–')} | {m.get('fallbacks', '–')} "
                      f"| {m['seconds_per_problem'] if m['seconds_per_problem'] is not None else '–'} |")
-    lines.append(f"| **average** | | {pct(metrics['average'])} | | | | | | |")
+    lines.append(f"| **average** | | {pct(metrics['average'])} | | | | | | | | |")
     notes = [f"- {b}: {m['note']}" for b, m in metrics["benchmarks"].items() if m.get("note")]
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"

@@ -2,7 +2,9 @@
 program-of-thought twin over the same eight exemplars), and the model's own chat template.
 
 A template renders one question for a mode (``cot`` or ``pot``) and names its stop strings. PoT appends
-MAmmoTH's trigger phrase ``" Let's write a program."`` to the question.
+MAmmoTH's trigger phrase ``" Let's write a program."`` to the question. The ``alpaca`` template is MAmmoTH
+v1's evaluation protocol byte for byte (``math_eval/prompt_utils.py``, ``run_open.py``, ``run_choice.py``;
+pinned in ``tests/test_mammoth_protocol.py``, departures listed in ``docs/mammoth-protocol.md``).
 
 >>> p = PROMPTS.get("alpaca").render("What is 2+3?", "pot")
 >>> p.endswith("What is 2+3? Let's write a program.\\n\\n### Response:")
@@ -16,12 +18,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mathwright.data.benchmarks import get_spec
 from mathwright.registry import Registry
 
 POT_TRIGGER = " Let's write a program."
 ALPACA_HEADER = ("Below is an instruction that describes a task. "
                  "Write a response that appropriately completes the request.")
-MAMMOTH_STOPS = ("USER:", "ASSISTANT:", "### Instruction", "Response:")
+# MAmmoTH v1's eight vLLM stop strings (run_open.py), in its order.
+MAMMOTH_STOPS = ("USER:", "USER", "ASSISTANT:", "ASSISTANT", "### Instruction:", "### Instruction", "Response:",
+                 "Response")
+# The ``alpaca_mc`` pre-fill: run_choice.py uses it for every multiple-choice prompt, PoT included.
+MC_PREFILL = " Let's solve the multi-choice question step by step.\n"
 LMEVAL_STOPS = ("Q:", "</s>", "<|im_end|>", "Question:")
 
 # lm-evaluation-harness gsm8k_cot (Wei et al. 2022) exemplars, with a program for each (ours, for PoT).
@@ -73,7 +80,8 @@ class PromptTemplate:
     stop: tuple[str, ...] = ()
     pot_stop: tuple[str, ...] = ()
 
-    def render(self, question: str, mode: str, model: Any = None, answer_type: str = "number") -> str:
+    def render(self, question: str, mode: str, model: Any = None, answer_type: str = "number",
+               benchmark: str = "") -> str:
         raise NotImplementedError
 
     def stops(self, mode: str) -> tuple[str, ...]:
@@ -87,20 +95,24 @@ def instruction(question: str, mode: str) -> str:
 
 
 class Alpaca(PromptTemplate):
-    """MAmmoTH's zero-shot Alpaca template; multiple-choice CoT pre-fills the response (``alpaca_mc``)."""
+    """MAmmoTH's zero-shot Alpaca template. The multiple-choice sets (AQuA, SAT, MMLU-Math) pre-fill the
+    response in both modes (``alpaca_mc``: ``run_choice.py`` keeps it under ``--stem_flan_type pot_prompt``);
+    NumGLUE's two-option items do not (MAmmoTH runs NumGLUE with ``run_open.py``). Without a benchmark name,
+    any ``choice`` question is pre-filled."""
 
-    def render(self, question: str, mode: str, model: Any = None, answer_type: str = "number") -> str:
+    def render(self, question: str, mode: str, model: Any = None, answer_type: str = "number",
+               benchmark: str = "") -> str:
         p = f"{ALPACA_HEADER}\n\n### Instruction:\n{instruction(question, mode)}\n\n### Response:"
-        if answer_type == "choice" and mode == "cot":
-            p += " Let's solve the multi-choice question step by step.\n"
-        return p
+        mc = get_spec(benchmark).multiple_choice if benchmark else answer_type == "choice"
+        return p + MC_PREFILL if mc else p
 
 
 class FewShot(PromptTemplate):
     """lm-eval ``gsm8k_cot``: eight ``Q: ..\\nA: ..`` exemplars; for PoT the same questions with programs,
     and the response opens a ```` ```python ```` block so generation stops at the closing fence."""
 
-    def render(self, question: str, mode: str, model: Any = None, answer_type: str = "number") -> str:
+    def render(self, question: str, mode: str, model: Any = None, answer_type: str = "number",
+               benchmark: str = "") -> str:
         q = instruction(question, mode)
         if mode == "cot":
             shots = "".join(f"Q: {eq}\nA: {ea}\n\n" for eq, ea, _ in GSM8K_EXEMPLARS)
@@ -112,7 +124,8 @@ class FewShot(PromptTemplate):
 class Chat(PromptTemplate):
     """The model's own chat template (``tokenizer.apply_chat_template``), one user turn."""
 
-    def render(self, question: str, mode: str, model: Any = None, answer_type: str = "number") -> str:
+    def render(self, question: str, mode: str, model: Any = None, answer_type: str = "number",
+               benchmark: str = "") -> str:
         tok = getattr(model, "tokenizer", None)
         if tok is None or not getattr(tok, "chat_template", None):
             raise ValueError(f"prompt 'chat': model {getattr(model, 'name', model)!r} has no chat template")

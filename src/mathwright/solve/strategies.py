@@ -18,7 +18,8 @@ from typing import Any, Protocol, Sequence
 
 from mathwright.data.benchmarks import WordProblem, get_spec
 from mathwright.eval.grading import answers_equal, program_answer
-from mathwright.eval.score import score
+from mathwright.eval.compat import UNKNOWN
+from mathwright.eval.score import REFERENCE_SCORES, mammoth_fields, mammoth_program_fields, score
 from mathwright.models.base import GenerationConfig, Model
 from mathwright.registry import Registry
 from mathwright.solve.prompts import PromptTemplate, extract_program
@@ -78,13 +79,13 @@ def majority(preds: Sequence[str | None]) -> str | None:
 
 def _cot_samples(model: Model, template: PromptTemplate, problems: Sequence[WordProblem], n: int,
                  cfg: GenerationConfig) -> list[list[dict]]:
-    prompts = [template.render(p.question, "cot", model, p.answer_type) for p in problems]
+    prompts = [template.render(p.question, "cot", model, p.answer_type, p.benchmark) for p in problems]
     outs = model.generate(prompts, replace(cfg, n=n, stop=template.stops("cot")))
     result = []
     for p, texts in zip(problems, outs):
         samples = []
         for t in texts:
-            s = score(p.benchmark, t, p.gold, p.answer_type, p.choices)
+            s = score(p.benchmark, t, p.gold, p.answer_type, p.choices, p.meta.get("answer_num", UNKNOWN))
             samples.append({"mode": "cot", "output": t, **{k: s[k] for k in s if k != "correct"}})
         result.append(samples)
     return result
@@ -92,7 +93,7 @@ def _cot_samples(model: Model, template: PromptTemplate, problems: Sequence[Word
 
 def _pot_samples(model: Model, template: PromptTemplate, problems: Sequence[WordProblem], n: int,
                  cfg: GenerationConfig, runner: Runner) -> list[list[dict]]:
-    prompts = [template.render(p.question, "pot", model, p.answer_type) for p in problems]
+    prompts = [template.render(p.question, "pot", model, p.answer_type, p.benchmark) for p in problems]
     outs = model.generate(prompts, replace(cfg, n=n, stop=template.stops("pot")))
     codes = [extract_program(t) for texts in outs for t in texts]
     results = runner.map(codes) if codes else []
@@ -106,9 +107,19 @@ def _pot_samples(model: Model, template: PromptTemplate, problems: Sequence[Word
             pred = program_answer(r.stdout or "", r.answer, p.answer_type, p.choices, policy) \
                 if r.status == "ok" else None
             samples.append({"mode": "pot", "output": t, "status": r.status, "stdout": (r.stdout or "")[-400:],
-                            "error": (r.error or "")[-400:] or None, "pred": pred})
+                            "error": (r.error or "")[-400:] or None, "pred": pred,
+                            **_mammoth_pot(p, t, r)})
         result.append(samples)
     return result
+
+
+def _mammoth_pot(p: WordProblem, output: str, r: Any) -> dict:
+    """MAmmoTH's verdict on a PoT sample: it runs only an output containing ``print(`` and scores its stdout;
+    any other output it scores as text."""
+    num = p.meta.get("answer_num", UNKNOWN)
+    if "print(" in output:
+        return mammoth_program_fields(p.benchmark, r.stdout or "", r.status == "ok", p.gold, num)
+    return mammoth_fields(p.benchmark, output, p.gold, num)
 
 
 def solve(strategy: Strategy, problems: Sequence[WordProblem], model: Model, template: PromptTemplate,
@@ -140,7 +151,7 @@ def solve(strategy: Strategy, problems: Sequence[WordProblem], model: Model, tem
                      "strategy": strategy.name, "pred": pred, "correct": answers_equal(pred, p.gold, p.answer_type),
                      "answered_by": ss[0]["mode"] if strategy.aggregator == "first" else "vote"}
         if strategy.aggregator == "first":
-            for k in ("strict", "flexible", "mammoth_lenient"):
+            for k in REFERENCE_SCORES:
                 if k in ss[0]:
                     rec[k] = ss[0][k]
         rec["samples"] = ss

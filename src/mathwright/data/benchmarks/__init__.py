@@ -58,6 +58,8 @@ class BenchmarkSpec:
     number_policy: str = "last"  # which number of a multi-number answer span counts: first | last
     domain: str = "out"  # in | out (MAmmoTH's split)
     ceiling_note: str = ""
+    multiple_choice: bool = False  # MAmmoTH runs it with run_choice.py: the alpaca_mc prompt, the letter scorer
+    gold_num: Hook | None = None  # MATH: the numeric gold MAmmoTH's comparison uses (kept in meta["answer_num"])
 
     def field(self, rec: dict, how: str | Hook, path: Path, line: int) -> Any:
         if callable(how):
@@ -138,9 +140,9 @@ register(BenchmarkSpec("gsm8k", "gsm8k/test.jsonl", "question", lambda r: gsm8k_
 register(BenchmarkSpec("gsm8k_train", "gsm8k/train.jsonl", "question", lambda r: gsm8k_gold(r["answer"]), "number",
                        7473, domain="in"))
 register(BenchmarkSpec("math", "math/test.jsonl", "problem", lambda r: str(r["answer"]), "expression", 5000,
-                       id_field="source_file", domain="in"))
+                       id_field="source_file", domain="in", gold_num=lambda r: r.get("answer_num")))
 register(BenchmarkSpec("aqua", "aqua/AQuA.json", lambda r: with_choices(r["question"], aqua_options(r)), "correct",
-                       "choice", 254, choices=aqua_options, domain="in"))
+                       "choice", 254, choices=aqua_options, domain="in", multiple_choice=True))
 register(BenchmarkSpec("numglue", "numglue/numglue.json", "question", lambda r: number_text(r["answer"]), numglue_type,
                        1042, choices=lambda r: choices_from_inline(r["question"]), domain="in",
                        ceiling_note="3 word answers (August, Friday, October) need an expression answer"))
@@ -154,10 +156,10 @@ register(BenchmarkSpec("simuleq", "simuleq/simuleq.json", "question", lambda r: 
                        514, number_policy="first",  # gold is the first unknown of two-question items
                        ceiling_note="125 two-question items keep only the first unknown"))
 register(BenchmarkSpec("sat", "sat/sat.json", "question", "answer", "choice", 220,
-                       choices=lambda r: choices_from_inline(r["question"])))
+                       choices=lambda r: choices_from_inline(r["question"]), multiple_choice=True))
 register(BenchmarkSpec("mmlu_mathematics", "mmlu_math/mathematics.json",
                        lambda r: with_choices(r["question"], r["choices"]), mmlu_gold, "choice", 974,
-                       choices=lambda r: list(r["choices"])), "mmlu_math", "mmlu")
+                       choices=lambda r: list(r["choices"]), multiple_choice=True), "mmlu_math", "mmlu")
 
 MAMMOTH_NINE = ("gsm8k", "math", "aqua", "numglue", "svamp", "deepmind", "simuleq", "sat", "mmlu_mathematics")
 
@@ -206,7 +208,10 @@ def load_benchmark(name: str, limit: int | None = None, seed: int = 0,
         if atype == "choice" and gold not in LETTERS:
             raise DataError(path, line, f"{name}: choice gold {gold!r} is not a letter A-E")
         pid = f"{spec.name}/{rec[spec.id_field]}" if spec.id_field else f"{spec.name}/{line}"
-        problems.append(WordProblem(pid, q.strip(), gold, atype, choices, spec.name, {"line": line}))
+        meta: dict[str, Any] = {"line": line}
+        if spec.gold_num is not None:
+            meta["answer_num"] = spec.gold_num(rec)
+        problems.append(WordProblem(pid, q.strip(), gold, atype, choices, spec.name, meta))
     if limit is not None and limit < len(problems):
         keep = sorted(subsample_order(len(problems), spec.name, seed)[:limit])
         problems = [problems[i] for i in keep]
