@@ -8,6 +8,7 @@ namespaces without the filesystem view. In every mode the environment is cleared
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -72,19 +73,41 @@ def resolve(isolation: str) -> str:
 _UNSHARE = ["unshare", "--net", "--pid", "--fork", "--mount", "--mount-proc", "--ipc", "--uts", "--kill-child"]
 
 
+# What the zygote imports (its preloads and mathwright itself): their directories must be on its path.
+NEEDED_PACKAGES = ("mathwright", "sympy", "mpmath", "numpy", "pyseccomp")
+
+
+def _package_entry(name: str) -> str | None:
+    """The import-path directory that holds top-level module ``name`` (None if it is not installed)."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin or not os.path.isfile(spec.origin):
+        return None
+    here = Path(spec.origin).parent
+    return str(here.parent if spec.submodule_search_locations else here)
+
+
 def import_paths() -> list[str]:
-    """The directories this interpreter imports from, outside its own defaults under ``-I``.
+    """The directories this interpreter imports mathwright and the preloads from, beyond its ``-I`` defaults.
 
     ``-I`` drops ``PYTHONPATH``, the user site (``pip install --user``) and the working directory, and a
     venv's, conda's or uv's own site-packages come only from starting *its* ``python``, not the base
     interpreter behind it. The zygote adds these back with ``site.addsitedir`` (``.pth`` files, hence
-    editable installs, included).
+    editable installs, included). Only site directories, ``PYTHONPATH`` and the needed packages' homes
+    count, not every ``sys.path`` entry: a test runner or script directory there must stay unreadable.
     """
-    paths = [p for p in sys.path if p and os.path.isdir(p)]
-    user = site.getusersitepackages() if site.ENABLE_USER_SITE else None
-    if user and os.path.isdir(user) and user not in paths:
-        paths.append(user)
-    return [os.path.abspath(p) for p in paths]
+    paths = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        paths.append(site.getusersitepackages())
+    paths += os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    paths += [e for e in map(_package_entry, NEEDED_PACKAGES) if e]
+    out: list[str] = []
+    for p in paths:
+        if p and os.path.isdir(p) and os.path.abspath(p) not in out:
+            out.append(os.path.abspath(p))
+    return out
 
 
 def _readonly_paths() -> list[str]:
