@@ -30,6 +30,7 @@ def eval_cmd(
     seed: int = typer.Option(0, "--seed"),
     batch_size: int = typer.Option(16, "--batch-size"),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
+    fresh: bool = typer.Option(False, "--fresh", help="arith: discard earlier predictions in --out instead of resuming"),
 ) -> None:
     """Evaluate a model. Example: ``mathwright eval arith --model runs/q/model --suite goat --n 50 --out runs/q/eval``."""
     if target == "arith":
@@ -37,7 +38,7 @@ def eval_cmd(
 
         try:
             run_arith_eval(model=model, out=out, fmt=format, suite=suite, ops=ops, digits=digits, n=n, mode=mode,
-                           seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens)
+                           seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens, fresh=fresh)
         except (ValueError, KeyError) as e:  # bad --ops/--digits/--suite/--format, or a foreign --out dir
             fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
     else:

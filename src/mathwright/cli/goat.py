@@ -46,7 +46,8 @@ def generate_goat(
 ) -> None:
     """Generate the Goat arithmetic dataset (six buckets, every record checked step by step before it is written)."""
     from mathwright.arith.goat_mix import GROUPS, GoatMix, GoatMixConfig
-    from mathwright.data.generate import GenerationError, check_out_path, parse_splits, split_paths, write_dataset
+    from mathwright.data.generate import (GenerationError, check_out_path, check_sizes, parse_splits, split_paths,
+                                          write_dataset)
     from mathwright.formats import goat
 
     md = _int_option("--max-digits", max_digits, 2, 300, "16")
@@ -55,9 +56,10 @@ def generate_goat(
         check_out_path(out)
         splits = parse_splits(split) if split else None
         cfg = GoatMixConfig(max_digits=md, groups=groups, template=template)
+        check_sizes(n, shard_size, workers)  # before the position plan is built
+        mix = GoatMix(cfg, n=n, seed=seed)
     except ValueError as e:
         fail(str(e))
-    mix = GoatMix(cfg, n=n, seed=seed)
     mix.plan()  # computed once here; forked workers inherit it
     import numpy
 

@@ -17,6 +17,7 @@ import ast
 import math
 import operator
 import re
+import warnings
 from typing import Any
 
 from mathwright.eval.grading import norm_expr
@@ -272,7 +273,10 @@ def py_eval(expr: str) -> Any:
     """Python's ``eval`` of a model's answer, as MAmmoTH calls it, for literals, arithmetic (``^`` is XOR,
     as in Python), tuples, lists, comparisons, ``math.*`` and a few builtins. Anything else (other names,
     attribute access, huge powers) raises, where MAmmoTH would run it: the one place compat departs."""
-    return _ev(ast.parse(expr.lstrip(" \t"), mode="eval"))
+    with warnings.catch_warnings():  # "1.2.3" and the like warn while they fail to parse
+        warnings.simplefilter("ignore")
+        tree = ast.parse(expr.lstrip(" \t"), mode="eval")
+    return _ev(tree)
 
 
 def floatify(x: Any) -> int | float | None:
