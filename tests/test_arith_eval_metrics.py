@@ -109,5 +109,5 @@ def test_resume_after_kill(tmp_path) -> None:
     assert resumed == clean
     assert (tmp_path / "killed" / "metrics.json").read_bytes() != b""
     # the same directory with a different eval is refused, not silently mixed
-    with pytest.raises(DataError, match="different eval"):
+    with pytest.raises(DataError, match="resume refused: config seed changed"):
         run_arith_eval(FakeModel(), tmp_path / "killed", **{**args, "seed": 1})

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from mathwright.arith.problem import Problem
 from mathwright.cli import app
+from mathwright.data.io import DataError
 from mathwright.models.base import GenerationConfig
 from mathwright.solve.caef import OracleModel, solve_problems
 
@@ -116,9 +117,14 @@ def test_eval_caef_writes_metrics_and_resumes(tmp_path) -> None:
     assert m["exact_match"] == m["digit_match"] == m["step_accuracy"] == m["aligner_accuracy"] == 1.0
     assert set(json.load(open(tmp_path / "metrics.json"))) >= {"exact_match", "digit_match", "buckets"}
     assert (tmp_path / "report.md").exists() and len((tmp_path / "predictions.jsonl").read_text().splitlines()) == 42
-    m2 = run_caef_eval(_Broken(), tmp_path, ops="add,sub,mul,div,eq,lt,gt", digits="3,9", n=3, mode="local",
+    same_name = _Broken()
+    same_name.name = "oracle"  # a Model object is fingerprinted by its name only
+    m2 = run_caef_eval(same_name, tmp_path, ops="add,sub,mul,div,eq,lt,gt", digits="3,9", n=3, mode="local",
                        print_table=False)  # everything is already in predictions.jsonl: nothing re-run
     assert m2["exact_match"] == 1.0
+    with pytest.raises(DataError, match='resume refused: config model changed \\("oracle" -> "broken"\\)'):
+        run_caef_eval(_Broken(), tmp_path, ops="add,sub,mul,div,eq,lt,gt", digits="3,9", n=3, mode="local",
+                      print_table=False)  # another model never reuses these predictions
 
 
 @pytest.mark.slow

@@ -31,6 +31,9 @@ TEMPLATES: tuple[str, ...] = ("goat", "bare")
 REFERENCE_TOTAL = sum(REFERENCE_COUNTS.values())  # 1,746,300
 
 
+MAX_N = 250_000_000  # the position plan is one int32 array (plus its permutation): ~2 GB at this size
+
+
 @dataclass(frozen=True)
 class GoatMixConfig:
     """What to generate. ``max_digits`` is the longest add/sub operand, n x 1 long factor and n / 1
@@ -212,6 +215,9 @@ class GoatMix:
     """The Goat mix of ``n`` problems for ``seed``; a callable ``make_shard`` for ``data.generate``."""
 
     def __init__(self, config: GoatMixConfig = GoatMixConfig(), n: int = REFERENCE_TOTAL, seed: int = 0) -> None:
+        if not 0 <= n <= MAX_N:
+            raise ValueError(f"--n {n}: the Goat mix plans every position in memory (4-8 bytes each); "
+                             f"at most {MAX_N} records")
         self.config, self.n, self.seed = config, n, seed
         self.buckets = buckets(config)
         gtot = apportion(n, [REFERENCE_COUNTS[g] for g in config.groups])

@@ -65,6 +65,16 @@ def trace_caef(
         fail(f"unknown mode {mode!r}; valid: full, local")
 
 
+_EAGER_CLASSES = 200_000  # up to here the class list is built and shuffled (the bytes of earlier releases)
+
+
+def _class_at(c: int, ops: list[str], lo: int, span: int) -> tuple[str, int, int]:
+    """The ``c``-th (op, len a, len b) class in the order of the eager list."""
+    o, rest = divmod(c, span * span)
+    i, j = divmod(rest, span)
+    return ops[o], lo + i, lo + j
+
+
 @generate_app.command("caef")
 def generate_caef(
     out: Path = typer.Option(..., "--out", help="output .jsonl or .parquet"),
@@ -77,10 +87,11 @@ def generate_caef(
     keep: int = typer.Option(7, "--keep", min=3, help="step pairs kept per sequence"),
     workers: int = typer.Option(1, "--workers", min=1),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
+    fresh: bool = typer.Option(False, "--fresh", help="discard an interrupted run's finished shards instead of reusing them"),
 ) -> None:
     """Generate CAEF step pairs (balanced operand-length classes; every record checked against the oracle)."""
-    from mathwright.data.generate import GenerationError, write_dataset
-    from mathwright.formats.caef_data import OP_MACHINE, check_record, make_records
+    from mathwright.data.generate import GenerationError, check_sizes, write_dataset
+    from mathwright.formats.caef_data import MAX_DIGITS, OP_MACHINE, check_record, make_records
 
     op_list = [o.strip() for o in ops.split(",") if o.strip()]
     for o in op_list:
@@ -93,25 +104,39 @@ def generate_caef(
         fail(f"bad --digits {digits!r}; expected e.g. 1-100")
     if not 1 <= lo_i <= hi_i:
         fail(f"bad --digits {digits!r}; need 1 <= lo <= hi")
+    if hi_i > MAX_DIGITS:
+        fail(f"bad --digits {digits!r}: CAEF operands of at most {MAX_DIGITS} digits (a record holds both "
+             f"operands: ~10-30 characters per digit)")
     if mode not in ("full", "local") or variant not in ("caef", "fixed"):
         fail("--mode must be full|local and --variant caef|fixed")
-    classes = [(o, i, j) for o in op_list for i in range(lo_i, hi_i + 1) for j in range(lo_i, hi_i + 1)]
+    try:
+        check_sizes(n, 10_000, workers)
+    except ValueError as e:
+        fail(str(e))
+    span = hi_i - lo_i + 1
+    n_classes = len(op_list) * span * span  # never materialised when large (issue 22)
+    classes = ([(o, i, j) for o in op_list for i in range(lo_i, hi_i + 1) for j in range(lo_i, hi_i + 1)]
+               if n_classes <= _EAGER_CLASSES else None)
 
-    def make_shard(shard):  # balanced: cycle through a shuffled list of (op, len a, len b) classes
+    def make_shard(shard):  # balanced: cycle through a shuffled order of the (op, len a, len b) classes
         rng = shard.rng()
         recs: list[dict] = []
         order: list = []
         while len(recs) < shard.count:
             if not order:
-                order = classes[:]
-                rng.shuffle(order)
+                if classes is not None:  # the shuffled list of every class (the bytes of earlier releases)
+                    order = classes[:]
+                    rng.shuffle(order)
+                else:  # distinct random classes, as many as the shard can use, drawn without the table
+                    k = min(n_classes, shard.count - len(recs))
+                    order = [_class_at(c, op_list, lo_i, span) for c in rng.sample(range(n_classes), k)]
             o, la, lb = order.pop()
             recs += make_records(o, la, lb, rng, mode=mode, compat=variant == "caef", keep=keep)
         return recs[:shard.count]
 
     try:
         meta = write_dataset(make_shard, n, out, seed=seed, workers=workers, check=check_record,
-                             split_key="instruction", count_by="op", progress=progress,
+                             split_key="instruction", count_by="op", progress=progress, fresh=fresh,
                              config={"ops": op_list, "digits": digits, "mode": mode, "variant": variant, "keep": keep})
     except GenerationError as e:
         fail(str(e))

@@ -23,7 +23,12 @@ encode=None, split_key="input", count_by="op", config=None, meta=None, shuffle=T
   splits never share a problem, for any seed, and the split sizes match the fractions only approximately.
 - Atomic and resumable: shards are written (each atomically) into ``.<out name>.partial/`` beside
   ``out``; a killed run rerun with the same arguments reuses the finished shards and ends with the
-  identical file. Finished files are renamed into place, so ``out`` is never half-written.
+  identical file. Finished files are renamed into place, so ``out`` is never half-written. Every
+  argument is in the partial directory's fingerprint, so leftovers of a different job are discarded,
+  never mixed in; ``fresh=True`` (``--fresh``) discards them anyway; a resume is announced on stderr.
+- Bounded before anything is built: the shard plan (``n / shard_size`` <= 1,000,000 shards) and the
+  pool (``workers`` <= 4 per CPU); a generator bounds its own tables (sample lazily, never a list whose
+  size is a product of user inputs).
 - A sidecar ``<out>.meta.json`` records the generator config (a frozen dataclass), seed, per-shard
   seeds, counts per split and per ``count_by`` value, and the mathwright version.
 
@@ -53,10 +58,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from mathwright.data.io import atomic_write, dumps
+from mathwright.data.io import DataError, atomic_write, dumps
 
 FORMATS = (".jsonl", ".parquet")
 _UNSPLIT = "all"
+MAX_SHARDS = 1_000_000  # the shard plan is a list: n / shard_size bounded before it is built
+
+
+def max_workers() -> int:
+    """The most worker processes a generation may fork (4 per CPU: more only costs memory)."""
+    return 4 * (os.cpu_count() or 1)
 
 
 class GenerationError(RuntimeError):
@@ -129,6 +140,17 @@ def check_out_path(out: str | os.PathLike) -> Path:
     if out.exists() and out.is_dir():
         raise ValueError(f"output {str(out)!r} is a directory")
     return out
+
+
+def check_sizes(n: int, shard_size: int, workers: int) -> None:
+    """Refuse (ValueError) sizes the writer cannot plan: negative, or a shard plan / pool past its bounds."""
+    if n < 0 or shard_size < 1 or workers < 1:
+        raise ValueError(f"need n >= 0, shard_size >= 1, workers >= 1 (got {n}, {shard_size}, {workers})")
+    if -(-n // shard_size) > MAX_SHARDS:
+        raise ValueError(f"--n {n} in shards of {shard_size} records makes {-(-n // shard_size)} shards; at most "
+                         f"{MAX_SHARDS} (raise --shard-size or lower --n)")
+    if workers > max_workers():
+        raise ValueError(f"--workers {workers}: at most {max_workers()} (4 per CPU on this machine)")
 
 
 def _bucket(key: str, cum: list[tuple[float, str]]) -> str:
@@ -265,15 +287,19 @@ def write_dataset(
     meta: dict | None = None,
     shuffle: bool = True,
     progress: bool | None = None,
+    fresh: bool = False,
 ) -> dict:
     """Generate ``n`` records shard by shard and write them (see the module docstring); return the metadata.
 
     ``encode(record) -> str`` must return one JSON line ending in ``"\\n"`` (default: ``json.dumps``);
-    a faster hand-written encoder is fine as long as it emits valid JSON.
+    a faster hand-written encoder is fine as long as it emits valid JSON. ``fresh`` discards the finished
+    shards of an interrupted run instead of reusing them.
     """
     out = check_out_path(out)
-    if n < 0 or shard_size < 1 or workers < 1:
-        raise ValueError(f"need n >= 0, shard_size >= 1, workers >= 1 (got {n}, {shard_size}, {workers})")
+    try:
+        check_sizes(n, shard_size, workers)
+    except ValueError as e:
+        raise DataError(out, None, str(e)) from None
     names = list(splits) if splits else [_UNSPLIT]
     paths = split_paths(out, splits)
     shards = plan_shards(n, seed, shard_size)
@@ -291,7 +317,7 @@ def write_dataset(
             same = json.loads(manifest.read_text())["fingerprint"] == fp
         except (OSError, ValueError, KeyError):
             same = False
-        if not same:  # a different job's leftovers: start afresh
+        if not same or fresh:  # a different job's leftovers (every argument is in the fingerprint): start afresh
             shutil.rmtree(part)
     part.mkdir(parents=True, exist_ok=True)
     if not manifest.exists():
@@ -306,6 +332,10 @@ def write_dataset(
             counts[s.index] = json.loads(marker.read_text())
         else:
             todo.append(s)
+    if counts:
+        import sys
+
+        print(f"resuming {out}: {len(counts)} of {len(shards)} shards already generated in {part}", file=sys.stderr)
 
     cum: list[tuple[float, str]] = []
     acc = 0.0

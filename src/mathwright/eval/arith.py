@@ -13,6 +13,9 @@ Outputs in ``--out``:
 - ``metrics.json`` top-level ``exact_match`` / ``digit_match`` (fractions in [0, 1], micro-averaged
   over problems), ``buckets`` (per op x length bucket) and ``ops`` (per op).
 - ``report.md`` (table) and ``heatmap.png`` (exact match by the two operand lengths).
+- ``eval_config.json`` (the settings) and ``fingerprint.json`` (settings + sha256 of the model's files):
+  a rerun into the same ``--out`` resumes only when both are unchanged, else exits 2 naming what
+  changed (``--fresh`` starts over); see docs/resume.md.
 
 Scoring rules (full answer, ``q R 0`` == ``q``, remainder-free references) are in :mod:`mathwright.eval.metrics`.
 """
@@ -21,12 +24,13 @@ from __future__ import annotations
 import importlib
 import os
 import random
+import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from mathwright.arith.problem import Problem
-from mathwright.data.io import DataError, RecordLog, read_jsonl, write_json
-from mathwright.eval.arith_suites import Bucket, bucket_problems, resolve_buckets
+from mathwright.data.io import RecordLog, read_jsonl, write_json
+from mathwright.eval.arith_suites import Bucket, bucket_problems, check_size, resolve_buckets
 from mathwright.eval.metrics import canonical_answer, digit_match, exact_match, summarize
 from mathwright.eval.report import markdown_table, write_heatmap, write_report
 from mathwright.models.base import GenerationConfig, Model
@@ -96,20 +100,68 @@ def score(pred: Optional[str], gold: str) -> tuple[bool, float]:
     return exact_match(pred, gold), digit_match(pred, gold)
 
 
-def _check_config(path: Path, config: dict) -> None:
-    """Refuse to mix predictions from a different eval into one resumable log."""
-    if path.exists():
-        import json
+def context_length(model: Any) -> Optional[int]:
+    """The loaded model's context in tokens (``max_position_embeddings`` or kin), or None when unknown."""
+    cfg = getattr(getattr(model, "model", None), "config", None)
+    for key in ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length"):
+        v = getattr(cfg, key, None)
+        if isinstance(v, int) and v > 0:
+            return v
+    return None
 
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            old = None
-        if old is not None and old != config:
-            diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
-            raise DataError(path, None, f"this output directory holds a different eval ({', '.join(diff)} differ); "
-                                        "use a new --out or delete it")
-    write_json(path, config)
+
+def check_context(model: Any, fmt: FormatAdapter, buckets: Sequence[Bucket], seed: int,
+                  max_new_tokens: Optional[int]) -> None:
+    """Refuse (ValueError) buckets whose prompt plus answer cannot fit the model's context.
+
+    Checked on the longest buckets of each op with the model's own tokenizer: first against the bare
+    answer (cheap, a lower bound), then against the format's full target (what generation is sized by).
+    """
+    ctx, tok = context_length(model), getattr(model, "tokenizer", None)
+    if ctx is None or tok is None:
+        return  # a server or custom model: its own limits apply
+
+    def ntok(text: str) -> int:
+        return len(tok(text, add_special_tokens=False)["input_ids"])
+
+    picks: dict[tuple[str, int, int], Bucket] = {}
+    for op in {b.op for b in buckets}:
+        mine = [b for b in buckets if b.op == op]
+        for key in (lambda b: b.la + b.lb, lambda b: b.la, lambda b: b.lb):
+            b = max(mine, key=key)
+            picks[(b.op, b.la, b.lb)] = b
+    for b in picks.values():
+        p = bucket_problems(b, 1, seed)[0]
+        n_prompt = ntok(fmt.prompt(p))
+        for what, text in (("answer", p.answer_text()), ("target", None)):
+            if max_new_tokens is not None:
+                n_out, what = max_new_tokens, "--max-new-tokens"
+            else:
+                n_out = ntok(text if text is not None else fmt.target(p))
+            if n_prompt + n_out > ctx:
+                raise ValueError(f"{b.label} problems do not fit the model's context: the prompt takes {n_prompt} "
+                                 f"tokens and the {what} {n_out}, past its {ctx}-token limit "
+                                 f"(max_position_embeddings of {getattr(model, 'name', 'the model')}); lower --digits")
+            if max_new_tokens is not None:
+                break
+
+
+def start_eval_dir(out: Path, kind: str, config: dict, model: Any, fresh: bool, discard: Sequence[str]) -> bool:
+    """Fingerprint an eval (settings + the model's files) and resume, refuse or reset ``out`` accordingly."""
+    from mathwright.data.fingerprint import model_digest, start_run
+
+    pred = out / "predictions.jsonl"
+    files = model_digest(model, out) if isinstance(model, str) else {}
+    fp = {"kind": kind, "config": config, "files": files}
+    return start_run(out, fp, has_work=pred.is_file() and pred.stat().st_size > 0, fresh=fresh,
+                     fresh_hint="--fresh", discard=[out / d for d in discard])
+
+
+def announce_resume(log: RecordLog, ids: Sequence[str]) -> None:
+    """Say on stderr how much of the eval an earlier run already wrote."""
+    done = sum(1 for i in ids if i in log)
+    if done:
+        print(f"resuming {log.path.parent}: {done} of {len(ids)} predictions already written", file=sys.stderr)
 
 
 def evaluate_problems(model: Model, fmt: FormatAdapter, items: Sequence[tuple[str, Bucket, Problem]], log: RecordLog,
@@ -158,37 +210,43 @@ def compute_metrics(records: list[dict], buckets: Sequence[Bucket]) -> dict:
 def run_arith_eval(model: str | Model, out: str | os.PathLike, fmt: str = "goat", suite: Optional[str] = None,
                    ops: Optional[str] = None, digits: Optional[str] = None, n: int = 200, mode: str = "full",
                    seed: int = 0, batch_size: int = 16, max_new_tokens: Optional[int] = None,
-                   print_table: bool = True) -> dict:
+                   print_table: bool = True, fresh: bool = False) -> dict:
     """Evaluate ``model`` (a spec for :func:`load_model`, or a loaded :class:`Model`) and write the outputs.
 
-    Returns the metrics dict also written to ``metrics.json``.
+    Returns the metrics dict also written to ``metrics.json``. An ``out`` holding predictions resumes only
+    when the settings and the model files are unchanged (``fingerprint.json``, docs/resume.md); ``fresh``
+    discards them instead.
     """
     if fmt == "caef":  # Turing-machine execution has its own evaluator (issue 4)
         from mathwright.eval.caef_eval import run_caef_eval
 
         return run_caef_eval(model=model, out=out, fmt=fmt, suite=suite, ops=ops, digits=digits, n=n, mode=mode,
                              seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens,
-                             print_table=print_table)
+                             print_table=print_table, fresh=fresh)
     if mode != "full":
         raise ValueError(f"--mode {mode!r} applies to --format caef only; arith formats use 'full'")
     if n < 1 or batch_size < 1:
         raise ValueError(f"--n and --batch-size must be >= 1 (got {n}, {batch_size})")
     suite_name, buckets = resolve_buckets(suite, ops, digits)
+    check_size(buckets, n)
     adapter = FormatAdapter(get_format(fmt), fmt)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     model_name = model if isinstance(model, str) else getattr(model, "name", type(model).__name__)
     config = {"model": str(model_name), "format": fmt, "suite": suite_name, "buckets": [b.key for b in buckets],
               "n_per_bucket": n, "seed": seed, "max_new_tokens": max_new_tokens}
-    _check_config(out / "eval_config.json", config)
+    start_eval_dir(out, "eval arith", config, model, fresh,
+                   discard=["predictions.jsonl", "metrics.json", "report.md", "heatmap.png", "eval_config.json"])
+    write_json(out / "eval_config.json", config)
 
     items = [(f"{b.key}:{i}", b, p) for b in buckets for i, p in enumerate(bucket_problems(b, n, seed))]
     with RecordLog(out / "predictions.jsonl", key="id") as log:
+        announce_resume(log, [pid for pid, _, _ in items])
         if any(pid not in log for pid, _, _ in items):
             if isinstance(model, str):
                 from mathwright.models.base import load_model
 
                 model = load_model(model)
+            check_context(model, adapter, buckets, seed, max_new_tokens)
             evaluate_problems(model, adapter, items, log, batch_size, max_new_tokens)
         records = [log.records[pid] for pid, _, _ in items]
 

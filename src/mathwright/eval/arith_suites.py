@@ -25,6 +25,13 @@ from mathwright.arith.sampling import sample_with_digits
 from mathwright.registry import Registry
 
 EVAL_OPS = ("add", "sub", "mul", "div")
+# Bounds checked arithmetically before any table is built (issue 22): a longer operand or a bigger grid
+# is refused with a message instead of eating the machine. The model's context is checked separately
+# (eval/arith.py) once the model is loaded.
+MAX_DIGITS = 100_000  # per operand
+MAX_BUCKETS = 10_000
+MAX_PROBLEMS = 1_000_000  # buckets x --n
+MAX_TOTAL_DIGITS = 50_000_000  # operand digits over all problems (~20 MB of ints, ~100 MB of prompts)
 _SIGN = {"add": "+", "sub": "-", "mul": "x", "div": "/"}
 
 
@@ -87,6 +94,8 @@ def _range(text: str) -> tuple[int, int]:
     lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
     if not 1 <= lo <= hi:
         raise ValueError(f"bad digit range {text!r}: need 1 <= LO <= HI")
+    if hi > MAX_DIGITS:
+        raise ValueError(f"bad digit range {text!r}: operands of at most {MAX_DIGITS} digits")
     return lo, hi
 
 
@@ -96,11 +105,17 @@ def grid_buckets(ops: str, digits: str) -> tuple[Bucket, ...]:
     bad = [o for o in names if o not in EVAL_OPS]
     if bad or not names:
         raise ValueError(f"bad --ops {ops!r}: valid ops are {', '.join(EVAL_OPS)}")
+    ranges = [_range(t) for t in digits.split("x", 1)]
+    count = len(names)
+    for lo, hi in ranges:
+        count *= hi - lo + 1
+    if count > MAX_BUCKETS:
+        raise ValueError(f"--ops {ops!r} --digits {digits!r} make {count} buckets; at most {MAX_BUCKETS}")
     if "x" in digits:
-        ra, rb = (_range(t) for t in digits.split("x", 1))
+        ra, rb = ranges
         pairs = [(i, j) for i in range(ra[0], ra[1] + 1) for j in range(rb[0], rb[1] + 1)]
     else:
-        lo, hi = _range(digits)
+        lo, hi = ranges[0]
         pairs = [(i, i) for i in range(lo, hi + 1)]
     return tuple(Bucket(op, i, j) for op in names for i, j in pairs)
 
@@ -113,6 +128,18 @@ def resolve_buckets(suite: str | None, ops: str | None, digits: str | None) -> t
         return "grid", grid_buckets(ops or ",".join(EVAL_OPS), digits or "1-16")
     name = suite or "goat"
     return name, SUITES.get(name).buckets
+
+
+def check_size(buckets: tuple[Bucket, ...], n: int) -> None:
+    """Refuse an eval whose problem table (buckets x ``n``, and their digits) would not fit in memory."""
+    if n < 1:
+        raise ValueError(f"--n must be >= 1 (got {n})")
+    if len(buckets) * n > MAX_PROBLEMS:
+        raise ValueError(f"{len(buckets)} buckets x --n {n} = {len(buckets) * n} problems; at most {MAX_PROBLEMS}")
+    total = n * sum(b.la + b.lb for b in buckets)
+    if total > MAX_TOTAL_DIGITS:
+        raise ValueError(f"--n {n} problems per bucket of these lengths hold {total} operand digits; at most "
+                         f"{MAX_TOTAL_DIGITS} (lower --n or --digits)")
 
 
 def bucket_problems(bucket: Bucket, n: int, seed: int) -> list[Problem]:

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 from mathwright.data.io import RecordLog, write_json
-from mathwright.eval.arith_suites import Bucket, bucket_problems, resolve_buckets
+from mathwright.eval.arith import announce_resume, start_eval_dir
+from mathwright.eval.arith_suites import MAX_BUCKETS, Bucket, bucket_problems, check_size, resolve_buckets
 from mathwright.eval.metrics import digit_match
 from mathwright.eval.report import markdown_table, write_report
+from mathwright.formats.caef_data import MAX_DIGITS as MAX_CAEF_DIGITS
 from mathwright.machines.composers import compute
 from mathwright.models.base import Model
 from mathwright.solve.aligner import align, expected
@@ -49,12 +51,19 @@ def caef_buckets(ops: str, digits: str) -> tuple[CaefBucket, ...]:
         try:
             if "x" in part:
                 la, lb = (int(t) for t in part.split("x"))
-                shapes.append((la, lb))
+                lo, hi = min(la, lb), max(la, lb)
             else:
-                lo, _, hi = part.partition("-")
-                shapes += [(i, i) for i in range(int(lo), int(hi or lo) + 1)]
+                lo_t, _, hi_t = part.partition("-")
+                lo, hi = int(lo_t), int(hi_t or lo_t)
+                la = lb = 0
         except ValueError:
             raise ValueError(f"bad --digits {digits!r}: expected e.g. 5,10,50 or 1-3 or 40x20") from None
+        if hi > MAX_CAEF_DIGITS:  # checked before any list is built
+            raise ValueError(f"bad --digits {digits!r}: CAEF operands of at most {MAX_CAEF_DIGITS} digits "
+                             "(a machine run's steps and states grow with the length)")
+        shapes += [(la, lb)] if la else [(i, i) for i in range(lo, hi + 1)]
+    if len(shapes) * len(names) > MAX_BUCKETS:
+        raise ValueError(f"bad --digits {digits!r}: {len(shapes) * len(names)} buckets; at most {MAX_BUCKETS}")
     if not shapes or min(min(s) for s in shapes) < 1:
         raise ValueError(f"bad --digits {digits!r}: lengths must be >= 1")
     return tuple(CaefBucket(op, la, lb) for op in names for la, lb in shapes)
@@ -85,17 +94,22 @@ def _aligner_ok(plan) -> bool:
 def run_caef_eval(model: str | Model, out: str | os.PathLike, ops: Optional[str] = None,
                   digits: Optional[str] = None, n: int = 20, mode: str = "full", seed: int = 0,
                   batch_size: int = 16, max_new_tokens: Optional[int] = None, suite: Optional[str] = None,
-                  machines: str = "long", print_table: bool = True, **_: Any) -> dict:
+                  machines: str = "long", print_table: bool = True, fresh: bool = False, **_: Any) -> dict:
     """Evaluate ``model`` on CAEF execution; returns the metrics also written to ``metrics.json``."""
     if ops or digits:
         suite_name, buckets = "grid", caef_buckets(ops or "add", digits or "5")
     else:
         suite_name, buckets = resolve_buckets(suite, None, None)
+    check_size(buckets, n)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     model_name = model if isinstance(model, str) else getattr(model, "name", type(model).__name__)
+    config = {"model": str(model_name), "format": "caef", "mode": mode, "machines": machines, "suite": suite_name,
+              "buckets": [b.key for b in buckets], "n_per_bucket": n, "seed": seed}
+    start_eval_dir(out, "eval caef", config, model if model != "oracle" else None, fresh,
+                   discard=["predictions.jsonl", "metrics.json", "report.md"])
     items = [(f"{b.key}:{i}", b, p) for b in buckets for i, p in enumerate(bucket_problems(b, n, seed))]
     with RecordLog(out / "predictions.jsonl", key="id") as log:
+        announce_resume(log, [pid for pid, _, _ in items])
         todo = [it for it in items if it[0] not in log]
         if todo:
             m = _load(model)

@@ -23,6 +23,10 @@ OP_MACHINE = {
     "muld": "MULD", "subx": "SUBX",
 }
 KEEP = 7
+# Longest operand a record may have: a CAEF state holds both operands, so a record is ~10-30 characters
+# per digit (1000 digits: 8k-28k characters, past any model's context here), and one LMUL/LDIV sequence
+# of 1000 digits takes ~3-13 s to render and check. The reference trains on up to 100 digits.
+MAX_DIGITS = 1000
 
 
 def _num(rng: random.Random, n: int) -> int:
