@@ -181,6 +181,7 @@ def test_mammoth_compat_reproduces_defects_and_we_fix_them(shared_data) -> None:
     ("The answer is 36. Each box holds 12 eggs.", "36"),                       # more text after the period
     ("The answer is 36.\nEach box holds 12 eggs.", "36"),
     ("The answer is 36! Each box holds 12.", "36"),
+    ("The answer is 36? No, 3 boxes of 12 and 4 more: 40.", "40"),            # a question mark goes on
     ("The answer is 12. Wait, 3 boxes of 12 eggs: the answer is 36.", "36"),   # the last "The answer is"
     ("The answer is 12.\nThe answer is 36 eggs, i.e. 3 dozen.", "3"),          # its last number, literally
     ("The answer is 36.\n\nQuestion: Tom has 5 apples. The answer is 5.", "36"),  # a run-on is cut first

@@ -91,12 +91,12 @@ def gsm8k_hash(text: str) -> str | None:
 
 # A period after one of these is not the end of the answer sentence ("i.e. 36", "approx. 5").
 ABBREVIATIONS = ("i.e", "e.g", "approx", "ca", "cf", "vs", "resp", "viz")
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+_SENTENCE_END = re.compile(r"[.!](?=\s|$)")  # not "?": "The answer is 36? No, 40." goes on
 _ABBREV_BEFORE = re.compile(r"(?:^|[\s(\[,;])(?:" + "|".join(re.escape(a) for a in ABBREVIATIONS) + r")$", re.I)
 
 
 def answer_sentence(span: str) -> str:
-    """``span`` up to the end of its first sentence: a ``.``/``!``/``?`` followed by a space or the end, but
+    """``span`` up to the end of its first sentence: a ``.`` or ``!`` followed by a space or the end, but
     not a decimal point (``3.5``) and not the period of an abbreviation (``i.e.``, ``e.g.``, ``approx.``).
 
     >>> answer_sentence("3 boxes of 12 eggs, i.e. 36 eggs. She sells 12.")
