@@ -76,7 +76,7 @@ def test_atomic_write_keeps_old_file_on_error(tmp_path):
 def test_read_records_errors_name_line(tmp_path):
     p = tmp_path / "bad.jsonl"
     p.write_text('{"a": 1}\n{"a": \n')
-    with pytest.raises(DataError, match=r"bad.jsonl:2: invalid JSON"):
+    with pytest.raises(DataError, match=r"bad.jsonl:2: not JSON"):
         list(read_records(p))
     q = tmp_path / "arr.json"
     q.write_text('[{"a": 1}, {"a": 2}]')

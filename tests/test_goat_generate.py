@@ -46,11 +46,15 @@ def test_generate_100k_passes_check_and_a_wrong_step_fails(tmp_path: Path) -> No
     wrong = {"instruction": "1+1", "input": "1 + 1", "output": "1 + 1 = 3", "answer": "2", "op": "add"}
     cot = json.loads(next(ln for ln in lines if "Therefore" in ln))
     cot["output"] = cot["output"].replace(" R ", " R 1", 1) if " R " in cot["output"] else cot["output"] + "1"
-    bad.write_text("\n".join(lines[:3] + [json.dumps(wrong)] + lines[3:6] + [json.dumps(cot), "{oops"]) + "\n")
+    bad.write_text("\n".join(lines[:3] + [json.dumps(wrong)] + lines[3:6] + [json.dumps(cot)]) + "\n")
     r = run("check", str(bad))
     assert r.exit_code == 1
     assert "line 4: " in r.output and "'1 + 1 = 3' is false" in r.output
-    assert "line 8: " in r.output and "line 9: invalid JSON" in r.output and "3 INVALID" in r.output
+    assert "line 8: " in r.output and "2 INVALID" in r.output
+    with open(bad, "a") as f:
+        f.write("{oops\n")  # a line that is not JSON: unreadable input, exit 2 naming it
+    r = run("check", str(bad))
+    assert r.exit_code == 2 and f"{bad}:9: not JSON" in r.output
 
 
 def test_workers_do_not_change_bytes_and_splits_never_share(tmp_path: Path) -> None:

@@ -29,8 +29,6 @@ RECIPE_KINDS: dict[str, str] = {
     "sft": "mathwright.train.sft:TrainConfig",
     "verifier": "mathwright.train.verifier:VerifierConfig",
 }
-# Blocks passed through to a library dataclass, checked against its fields.
-PASSTHROUGH: dict[str, dict[str, str]] = {"sft": {"trainer": "trl:SFTConfig"}}
 
 
 def _registry(kind: str):
@@ -38,11 +36,14 @@ def _registry(kind: str):
     return getattr(importlib.import_module(module), attr)
 
 
-def recipe_kind(path: Path) -> str:
-    """The recipe's kind: a ``# kind: NAME`` header line, else ``verifier`` if the name says so, else ``sft``."""
-    for line in path.read_text(encoding="utf-8").splitlines()[:30]:
+def recipe_kind(path: Path, header_only: bool = False) -> Optional[str]:
+    """The recipe's kind: a ``# kind: NAME`` header line, else ``verifier`` if the name says so, else ``sft``
+    (``header_only``: the header's kind or None)."""
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines()[:30]:
         if line.startswith("# kind:"):
             return line.split(":", 1)[1].strip()
+    if header_only:
+        return None
     return "verifier" if "verifier" in path.name else "sft"
 
 
@@ -60,32 +61,61 @@ def ls_cmd(kind: Optional[str] = typer.Argument(None, help=f"one of: {', '.join(
         typer.echo(f"{k}: {', '.join(names)}")
 
 
-@app.command("validate")
-def validate_cmd(config: Path = typer.Argument(..., help="recipe YAML"),
-                 overrides: Optional[list[str]] = typer.Argument(None, help="dotted key=value overrides")) -> None:
-    """Check a recipe's keys, types and registry names without loading a model.
-    Example: ``mathwright validate configs/quickstart.yaml trainer.learning_rate=3e-3``."""
-    from mathwright.train.config import load_config
+def load_recipe(config: Path, overrides: list[str], kind: Optional[str] = None, inputs: bool = False):
+    """``(kind, config object)`` for a recipe, every key, type, range and registry name checked, raising
+    :class:`~mathwright.data.io.InputError` naming the file (line) or override and the key. ``validate``,
+    ``train`` and ``train-verifier`` all load through here, so what validate passes the trainers accept.
+    ``inputs=True`` (the trainers) also requires the data files and the model to exist, before anything loads."""
+    from mathwright.data.io import DataError, check_input_file
+    from mathwright.models.tiny import PRESETS, is_preset
+    from mathwright.train.config import ConfigError, _hint, check_bounds
 
-    if not config.exists():
-        fail(f"{config}: no such file")
-    kind = recipe_kind(config)
+    check_input_file(config)
+    if not config.read_text(encoding="utf-8", errors="replace").strip():
+        raise DataError(config, None, "empty recipe (no keys); see configs/ for examples")
+    header = recipe_kind(config, header_only=True)
+    if kind is not None and header is not None and header != kind:
+        raise DataError(config, None, f"a {header} recipe (its '# kind:' line); this command takes {kind} recipes")
+    kind = kind or recipe_kind(config)
     if kind not in RECIPE_KINDS:
-        fail(f"{config}: unknown recipe kind {kind!r}; valid: {', '.join(RECIPE_KINDS)}")
-    module, attr = RECIPE_KINDS[kind].split(":")
-    cls = getattr(importlib.import_module(module), attr)
-    passthrough = {}
-    for block, target in PASSTHROUGH.get(kind, {}).items():
-        mod, name = target.split(":")
-        passthrough[block] = getattr(importlib.import_module(mod), name)
-    try:
-        cfg = load_config(cls, config, list(overrides or []), passthrough=passthrough)
-    except ValueError as e:  # ConfigError, or a __post_init__ check such as an unknown mode
-        fail(str(e) if str(config) in str(e) else f"{config}: {e}")
+        raise DataError(config, None, f"unknown recipe kind {kind!r}; valid: {', '.join(RECIPE_KINDS)}")
+    if kind == "sft":
+        from mathwright.cli.train import load_train_config
+
+        cfg = load_train_config(config, overrides)
+        model_field, data = "model", [*cfg.data, *cfg.eval_data]
+        if cfg.mode == "scratch" and not is_preset(cfg.model):
+            raise ConfigError(str(config), f"model: mode scratch builds a tiny preset; {cfg.model!r} is not one"
+                                           f"{_hint(cfg.model, list(PRESETS))}")
+        from mathwright.models.hf import _DTYPES
+
+        if cfg.dtype not in _DTYPES:
+            raise ConfigError(str(config), f"dtype: unknown dtype {cfg.dtype!r}; valid: {', '.join(_DTYPES)}")
+    else:
+        module, attr = RECIPE_KINDS[kind].split(":")
+        cfg = getattr(importlib.import_module(module), attr).from_yaml(config, overrides)
+        check_bounds(cfg, str(config))
+        model_field, data = "base", [cfg.data] if cfg.data else []
     for field_name, kind_name in (("format", "formats"), ("strategy", "strategies")):
         value = getattr(cfg, field_name, None)
         if isinstance(value, str) and value:
             reg = _registry(kind_name)
             if value not in reg:
-                fail(f"{config}: {field_name}: {reg.unknown_message(value)}")
-    typer.echo(f"{config}: ok ({kind} recipe, {cls.__name__})")
+                raise ConfigError(str(config), f"{field_name}: {reg.unknown_message(value)}")
+    if inputs:
+        for path in data:
+            check_input_file(path)
+        from mathwright.cli.apps import check_model
+
+        check_model(getattr(cfg, model_field))
+    return kind, cfg
+
+
+@app.command("validate")
+def validate_cmd(config: Path = typer.Argument(..., help="recipe YAML"),
+                 overrides: Optional[list[str]] = typer.Argument(None, help="dotted key=value overrides")) -> None:
+    """Check a recipe's keys, types, ranges and registry names without loading a model (data files and model
+    directories need not exist yet; ``train`` checks them before it loads anything).
+    Example: ``mathwright validate configs/quickstart.yaml trainer.learning_rate=3e-3``."""
+    kind, cfg = load_recipe(config, list(overrides or []))
+    typer.echo(f"{config}: ok ({kind} recipe, {type(cfg).__name__})")

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from mathwright.cli.apps import app, fail
+from mathwright.cli.apps import app, check_model, fail
 
 
 @app.command("eval")
@@ -33,6 +33,7 @@ def eval_cmd(
     fresh: bool = typer.Option(False, "--fresh", help="arith: discard earlier predictions in --out instead of resuming"),
 ) -> None:
     """Evaluate a model. Example: ``mathwright eval arith --model runs/q/model --suite goat --n 50 --out runs/q/eval``."""
+    check_model(model)  # before --out is touched
     if target == "arith":
         from mathwright.eval.arith import run_arith_eval
 

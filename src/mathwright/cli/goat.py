@@ -81,14 +81,16 @@ def generate_goat(
 
 
 def _iter_lines(path: Path) -> Iterator[tuple[int, str]]:
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if line.strip():
-                yield i, line
+    from mathwright.data.io import read_lines
+
+    for i, line in read_lines(path):
+        if line.strip():
+            yield i, line
 
 
-def _check_chunk(chunk: list[tuple[int, object]]) -> tuple[Counter, list[tuple[int, str, str]]]:
-    """Check (line, JSON text or record) pairs; return counts per op and (line, problem, record) failures."""
+def _check_chunk(chunk: list[tuple[int, object]]) -> tuple[Counter, list[tuple[int, str, str]], tuple[int, str] | None]:
+    """Check (line, JSON text or record) pairs; return counts per op, (line, problem, record) failures and
+    the first unreadable line (not JSON, not an object) as ``(line, problem)``: the file is then bad input."""
     check, op_of = _FMT["check"], _FMT["op_of"]
     counts: Counter = Counter()
     bad: list[tuple[int, str, str]] = []
@@ -97,20 +99,16 @@ def _check_chunk(chunk: list[tuple[int, object]]) -> tuple[Counter, list[tuple[i
             try:
                 rec = json.loads(item)
             except json.JSONDecodeError as e:
-                counts["?"] += 1
-                bad.append((i, f"invalid JSON ({e.msg} at column {e.colno})", item.strip()[:300]))
-                continue
+                return counts, bad, (i, f"not JSON ({e.msg} at column {e.colno})")
         else:
             rec = item
         if not isinstance(rec, dict):
-            counts["?"] += 1
-            bad.append((i, f"expected a JSON object, got {type(rec).__name__}", str(rec)[:300]))
-            continue
+            return counts, bad, (i, f"expected a JSON object, got {type(rec).__name__}")
         counts[op_of(rec)] += 1
         problem = check(rec)
         if problem:
             bad.append((i, problem, json.dumps(rec, ensure_ascii=False)))
-    return counts, bad
+    return counts, bad, None
 
 
 def _chunks(items: Iterator[tuple[int, object]], size: int = 20_000) -> Iterator[list[tuple[int, object]]]:
@@ -132,25 +130,28 @@ def check_file(
     max_show: int = typer.Option(0, "--max-show", min=0, help="Print at most this many invalid records (0 = all)."),
 ) -> None:
     """Re-verify every record of a dataset; print counts per op and each invalid record with its line.
-    Exit 0 only when all records are valid (1 when some are not, 2 on unreadable input)."""
-    from mathwright.data.io import DataError, read_records
+    Exit 0 only when all records are valid (1 when some are not, 2 on unreadable input: a line that is not
+    JSON, no records)."""
+    from mathwright.data.io import DataError, check_input_file, read_records
     from mathwright.formats.registry import FORMATS
 
     try:
         spec = FORMATS.get(fmt)
     except KeyError as e:
         fail(str(e.args[0]))
-    if not file.is_file():
-        fail(f"{file}: no such file")
+    check_input_file(file)
     _FMT.update(check=spec.check, op_of=getattr(spec, "op_of", None) or (lambda r: str(r.get("op", "?"))))
     unit = "line"
     if file.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        items: Iterator = enumerate(pq.read_table(file).to_pylist(), 1)
+        try:
+            items: Iterator = enumerate(pq.read_table(file).to_pylist(), 1)
+        except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+            raise DataError(file, None, f"not a Parquet file ({e})") from None
         unit = "record"
     else:
-        with open(file, encoding="utf-8") as f:
+        with open(file, encoding="utf-8", errors="replace") as f:
             head = f.read(4096).lstrip()
         if head.startswith("["):
             items, unit = read_records(file), "record"  # one JSON array: numbered by record
@@ -161,22 +162,22 @@ def check_file(
     pool = mp.get_context("fork").Pool(workers) if workers > 1 else None
     try:
         results = pool.imap(_check_chunk, _chunks(items)) if pool else map(_check_chunk, _chunks(items))
-        for counts, bad in results:
+        for counts, bad, unreadable in results:
+            if unreadable:  # input that is not a dataset: exit 2 naming the line, like any other bad input
+                raise DataError(file, unreadable[0], unreadable[1])
             total.update(counts)
             for line, problem, rec in bad:
                 nbad += 1
                 if not max_show or shown < max_show:
                     shown += 1
                     typer.echo(f"{file}:{unit} {line}: {problem}\n  {rec}")
-    except DataError as e:
-        fail(str(e))
     finally:
         if pool:
             pool.terminate()
     n = sum(total.values())
+    if n == 0:
+        raise DataError(file, None, "no records")
     ops = ", ".join(f"{k} {v}" for k, v in sorted(total.items()))
     typer.echo(f"{file}: {n} records ({ops}); " + ("all valid" if not nbad else f"{nbad} INVALID"))
-    if nbad or n == 0:
-        if n == 0:
-            err.print(f"{file}: no records")
+    if nbad:
         raise typer.Exit(1)

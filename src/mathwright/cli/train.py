@@ -25,21 +25,16 @@ def train_cmd(
     overrides: Optional[list[str]] = typer.Argument(None, help="dotted key=value overrides, e.g. trainer.learning_rate=3e-3"),
 ) -> None:
     """Train a model. Example: ``mathwright train configs/gemma3-270m-lora.yaml trainer.max_steps=50 output_dir=runs/g``."""
-    from mathwright.data.io import DataError
-    from mathwright.train.config import ConfigError
+    from mathwright.cli.catalog import load_recipe
 
-    try:
-        cfg = load_train_config(config, list(overrides or []))
-    except ConfigError as e:
-        fail(str(e))
-    except ValueError as e:  # __post_init__ checks (e.g. mode)
-        fail(f"{config}: {e}")
+    _, cfg = load_recipe(config, list(overrides or []), kind="sft", inputs=True)  # everything checked, nothing loaded
+    if not cfg.data:
+        fail(f"{config}: no training data: set data: [path.jsonl, ...] (or the override data=[path.jsonl])")
+    from mathwright.data.io import InputError
     from mathwright.train.sft import train
 
     try:
         final = train(cfg)
-    except DataError as e:  # bad data: file, line and problem
-        fail(str(e))
-    except ValueError as e:  # e.g. SFTConfig rejecting a trainer value
-        fail(f"{config}: {e}")
+    except ValueError as e:  # InputError; or a library rejecting a value only it knows about
+        fail(str(e) if isinstance(e, InputError) else f"{config}: {e}")
     typer.echo(f"saved {final}")

@@ -46,9 +46,10 @@ def train_verifier_cmd(
 ) -> None:
     """Train a value-head verifier (token- or solution-level). Example:
     ``mathwright train-verifier configs/verifier-token.yaml data=runs/v/samples_train.jsonl``."""
-    from mathwright.train.verifier import VerifierConfig, train_verifier
+    from mathwright.cli.catalog import load_recipe
+    from mathwright.train.verifier import train_verifier
 
-    cfg = VerifierConfig.from_yaml(config, overrides or [])
+    _, cfg = load_recipe(config, list(overrides or []), kind="verifier", inputs=True)
     if not cfg.data:
         fail(f"{config}: no 'data' (a samples JSONL) given")
     out = train_verifier(cfg)

@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
 
 
-class DataError(ValueError):
+class InputError(ValueError):
+    """Bad user input (a file, a name, a value): the message names the input and what is wrong with it.
+    Library code raises it; the CLI's entry point prints it as one ``error:`` line and exits 2."""
+
+
+class DataError(InputError):
     """Bad input data: the message names the file, the line and the problem."""
 
     def __init__(self, path: str | os.PathLike, line: int | None, problem: str) -> None:
@@ -31,9 +36,13 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     """Write to a temp file beside ``path``, fsync, then rename over it; on error the temp file is removed
     and any existing ``path`` is untouched."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(path, None, "is a directory, expected a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates 0600; give the file the mode open() would (an existing file keeps its own)
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
             yield f  # type: ignore[misc]
             f.flush()
@@ -45,6 +54,20 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         raise
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where /proc allows (os.umask can only set it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Atomically write ``obj`` as pretty JSON."""
     with atomic_write(path) as f:
@@ -54,31 +77,52 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 def read_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     """Yield ``(line_number, record)``; blank lines are skipped; bad JSON or a non-object raises DataError."""
+    for i, line in read_lines(path):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(path, i, f"not JSON ({e.msg} at column {e.colno})") from None
+        if not isinstance(rec, dict):
+            raise DataError(path, i, f"expected a JSON object, got {type(rec).__name__}")
+        yield i, rec
+
+
+def check_input_file(path: str | os.PathLike) -> Path:
+    """``path`` as a Path if it is a readable file; else DataError naming it (missing, a directory)."""
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(path, None, "is a directory, expected a file")
+    if not path.exists():
+        raise DataError(path, None, "no such file")
+    return path
+
+
+def read_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, text)`` of a UTF-8 text file; missing, a directory or not UTF-8 raise DataError."""
+    check_input_file(path)
     with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(path, i, f"invalid JSON ({e.msg} at column {e.colno})") from None
-            if not isinstance(rec, dict):
-                raise DataError(path, i, f"expected a JSON object, got {type(rec).__name__}")
-            yield i, rec
+        i = 0
+        try:
+            for i, line in enumerate(f, 1):
+                yield i, line
+        except UnicodeDecodeError as e:
+            raise DataError(path, i + 1, f"not UTF-8 text ({e.reason})") from None
 
 
 def read_records(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     """Read JSON Lines, or one JSON array (line numbers are then 1-based record indices)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(path, None, "no such file")
-    with open(path, encoding="utf-8") as f:
+    path = check_input_file(path)
+    with open(path, encoding="utf-8", errors="replace") as f:
         head = f.read(4096).lstrip()
     if head.startswith("["):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as e:
+            raise DataError(path, None, f"not UTF-8 text ({e.reason})") from None
         except json.JSONDecodeError as e:
-            raise DataError(path, e.lineno, f"invalid JSON ({e.msg})") from None
+            raise DataError(path, e.lineno, f"not JSON ({e.msg})") from None
         for i, rec in enumerate(data, 1):
             if not isinstance(rec, dict):
                 raise DataError(path, i, f"record {i}: expected a JSON object")
@@ -125,7 +169,7 @@ class RecordLog:
                     good.append(line)
             with atomic_write(self.path) as f:
                 f.writelines(good)
-        self._f = open(self.path, "a", encoding="utf-8")
+        self._f: TextIO | None = None  # opened on the first append: a run that fails first leaves no empty log
 
     def __contains__(self, k: Any) -> bool:
         return k in self.records
@@ -134,6 +178,8 @@ class RecordLog:
         k = rec.get(self.key)
         if k in self.records:
             return
+        if self._f is None:
+            self._f = open(self.path, "a", encoding="utf-8")
         self._f.write(dumps(rec) + "\n")
         self._f.flush()
         self.records[k] = rec
@@ -143,7 +189,8 @@ class RecordLog:
             self.append(r)
 
     def close(self) -> None:
-        self._f.close()
+        if self._f is not None:
+            self._f.close()
 
     def __enter__(self) -> "RecordLog":
         return self

@@ -121,6 +121,38 @@ def resolve_spec(spec: str, gguf_file: str | None = None) -> tuple[str, str | No
     return spec, gguf_file
 
 
+def check_spec(spec: str) -> None:
+    """Raise :class:`~mathwright.data.io.InputError` ("no model at SPEC") unless ``spec`` names something
+    loadable offline: a tiny preset, the bundled Gemma, a model directory or file, or a hub id already in
+    the local Hugging Face cache (no hub is reachable here, and nothing may download at run time)."""
+    import difflib
+
+    from mathwright.data.io import InputError
+    from mathwright.models.tiny import PRESETS, is_preset
+
+    if is_preset(spec) or spec in GEMMA_ALIASES:
+        return
+    path, gguf = resolve_spec(spec)
+    p = Path(path) / gguf if gguf else Path(path)
+    if p.is_dir():
+        if not any((p / f).exists() for f in ("config.json", "adapter_config.json")):
+            raise InputError(f"no model at {spec}: the directory has no config.json (nor adapter_config.json)")
+        return
+    if p.exists():
+        if not gguf:
+            raise InputError(f"no model at {spec}: a file that is not a .gguf (a model is a directory or a .gguf)")
+        return
+    if not gguf and spec.count("/") <= 1 and not spec.startswith((".", "/", "~")):
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        if (Path(HF_HUB_CACHE) / f"models--{spec.replace('/', '--')}" / "snapshots").is_dir():
+            return
+    close = difflib.get_close_matches(spec, [*PRESETS, *GEMMA_ALIASES], n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise InputError(f"no model at {spec} (no such file or directory, and no hub id of that name in the local "
+                     f"Hugging Face cache; nothing is downloaded){hint}")
+
+
 def torch_dtype(name: str | None) -> Any:
     """``"bf16"`` -> ``torch.bfloat16``; ``"auto"``/None -> None (the checkpoint's own dtype)."""
     import torch
@@ -148,6 +180,8 @@ def load_pretrained(spec: str, *, dtype: str | None = "auto", gguf_file: str | N
     elif (Path(spec) / "adapter_config.json").exists():
         model, tok = _load_adapter(Path(spec), dtype=dtype)
     else:
+        if gguf_file is None:
+            check_spec(spec)
         path, gguf = resolve_spec(spec, gguf_file)
         kw: dict[str, Any] = {"gguf_file": gguf} if gguf else {}
         tok = AutoTokenizer.from_pretrained(path, **kw)

@@ -135,6 +135,106 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     raise TypeError(f"{key!r} must be {tname}, got {type(value).__name__} {value!r}")
 
 
+# Bounds by key name (the last part of a dotted key), for our recipes and for the trainer block passed to
+# TRL: past them a run dies deep in training or quietly does something else (max_steps=-5 trains a full
+# epoch, max_length=0 trains on nothing).
+POSITIVE = frozenset({
+    "max_length", "limit", "max_minutes", "learning_rate", "lr", "per_device_train_batch_size",
+    "per_device_eval_batch_size", "batch_size", "gradient_accumulation_steps", "grad_accum", "num_train_epochs",
+    "epochs", "logging_steps", "save_steps", "eval_steps", "r", "lora_r", "alpha", "lora_alpha", "max_new_tokens",
+})
+NON_NEGATIVE = frozenset({
+    "seed", "data_seed", "threads", "warmup_steps", "weight_decay", "max_grad_norm", "save_total_limit",
+    "dataloader_num_workers", "adam_epsilon", "value_coef", "lm_coef",
+})
+FRACTION = frozenset({"dropout", "lora_dropout", "residual_dropout", "warmup_ratio"})  # in [0, 1)
+
+
+def bound_problem(key: str, value: Any) -> str | None:
+    """Why ``value`` is out of range for a key named ``key`` (dotted is fine), or None.
+
+    >>> bound_problem("trainer.max_steps", -5), bound_problem("max_length", 0), bound_problem("lr", 3e-4)
+    ("'trainer.max_steps' must be -1 (train by epochs) or >= 1, got -5", "'max_length' must be > 0, got 0", None)
+    """
+    name = key.rsplit(".", 1)[-1]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        return f"{key!r} must be a finite number, got {value!r}"
+    if name == "max_steps" and not (value == -1 or value >= 1):
+        return f"{key!r} must be -1 (train by epochs) or >= 1, got {value!r}"
+    if name in POSITIVE and value <= 0:
+        return f"{key!r} must be > 0, got {value!r}"
+    if name in NON_NEGATIVE and value < 0:
+        return f"{key!r} must be >= 0, got {value!r}"
+    if name in FRACTION and not 0 <= value < 1:
+        return f"{key!r} must be in [0, 1), got {value!r}"
+    return None
+
+
+def check_bounds(obj: Any, where: str) -> None:
+    """:func:`bound_problem` over a built config's fields (and its dict fields' items): a ConfigError at ``where``."""
+    items = dataclasses.asdict(obj).items() if dataclasses.is_dataclass(obj) else obj.items()
+    for key, value in items:
+        for k, v in (((f"{key}.{sk}", sv) for sk, sv in value.items()) if isinstance(value, dict) else [(key, value)]):
+            problem = bound_problem(k, v)
+            if problem:
+                raise ConfigError(where, problem)
+
+
+def _check_choice(value: Any, tp: Any, key: str) -> None:
+    """A string for a field typed ``SomeEnum | str`` (TRL's lr_scheduler_type, optim, ...) must be a member."""
+    import enum
+
+    args = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
+    for a in args:
+        if isinstance(a, type) and issubclass(a, enum.Enum) and isinstance(value, str):
+            valid = [m.value for m in a]
+            if value not in valid:
+                raise TypeError(f"{key!r} must be one of {', '.join(map(str, valid))}; got {value!r}")
+
+
+def _check_passthrough(target: type, block: dict, where: Any, path: tuple[str, ...]) -> dict:
+    """Check a block passed through to dataclass ``target`` (unknown keys, types, choices, bounds); returns the
+    block with numbers written as strings (YAML 1.1 reads ``3e-4`` as one) turned into numbers."""
+    dotted = ".".join(path)
+    known = {f.name: f for f in dataclasses.fields(target)}
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:  # unresolvable annotations in a foreign class: check names only
+        hints = {}
+    out = dict(block)
+    for sub, value in block.items():
+        key = f"{dotted}.{sub}"
+        if sub not in known:
+            raise ConfigError(where(path + (str(sub),)), f"unknown key {key!r}{_hint(str(sub), list(known))}")
+        tp = hints.get(sub, Any)
+        if isinstance(value, str) and _numeric(tp):
+            try:
+                value = out[sub] = int(value) if int in _members(tp) and value.lstrip("-").isdigit() else float(value)
+            except ValueError:
+                pass
+        try:
+            _coerce(value, tp, key)
+            _check_choice(value, tp, key)
+        except TypeError as e:
+            raise ConfigError(where(path + (str(sub),)), str(e)) from None
+        problem = bound_problem(key, value)
+        if problem:
+            raise ConfigError(where(path + (str(sub),)), problem)
+    return out
+
+
+def _members(tp: Any) -> tuple:
+    return typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
+
+
+def _numeric(tp: Any) -> bool:
+    """An int/float field that takes no strings (so ``"3e-4"`` can only mean a number)."""
+    m = _members(tp)
+    return any(a in (int, float) for a in m) and str not in m
+
+
 def _build(cls: type, data: dict, where: Any, prefix: tuple[str, ...], passthrough: dict[str, type]) -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -152,18 +252,23 @@ def _build(cls: type, data: dict, where: Any, prefix: tuple[str, ...], passthrou
                 raise ConfigError(where(path), f"{dotted!r} must be a mapping of {tp.__name__} fields")
             kwargs[key] = _build(tp, value, where, path, passthrough)
             continue
-        if key in passthrough and isinstance(value, dict):
-            known = {f.name: f for f in dataclasses.fields(passthrough[key])}
-            for sub in value:
-                if sub not in known:
-                    raise ConfigError(where(path + (str(sub),)),
-                                      f"unknown key '{dotted}.{sub}'{_hint(str(sub), list(known))}")
         value = _unwrap(value)
+        if key in passthrough and isinstance(value, dict):
+            value = _check_passthrough(passthrough[key], value, where, path)
         try:
             kwargs[key] = _coerce(value, tp, dotted)
         except TypeError as e:
             raise ConfigError(where(path), str(e)) from None
-    return cls(**kwargs)
+        problem = bound_problem(dotted, kwargs[key])
+        if problem:
+            raise ConfigError(where(path), problem)
+    try:
+        return cls(**kwargs)
+    except ValueError as e:  # the class's own checks (__post_init__), e.g. an unknown mode
+        if isinstance(e, ConfigError):
+            raise
+        bad = next((k for k in kwargs if f"{k} " in str(e) or f"{k!r}" in str(e)), None)
+        raise ConfigError(where(prefix + (bad,)) if bad else where(prefix), str(e)) from None
 
 
 def _set_dotted(data: dict, dotted: str, value: Any) -> None:
@@ -188,11 +293,15 @@ def load_config(cls: type, path: str | Path | None, overrides: Sequence[str] = (
         except OSError as e:
             raise ConfigError(str(path), f"cannot read: {e.strerror}") from None
         try:
-            data = yaml.safe_load(text) or {}
+            data = yaml.safe_load(text)
         except yaml.YAMLError as e:
-            raise ConfigError(str(path), f"invalid YAML: {e}") from None
+            mark = getattr(e, "problem_mark", None)
+            where_yaml = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+            raise ConfigError(where_yaml, f"not YAML ({getattr(e, 'problem', None) or e})") from None
+        if data is None:
+            raise ConfigError(str(path), "empty recipe (no keys); see configs/ for examples")
         if not isinstance(data, dict):
-            raise ConfigError(str(path), "a recipe must be a YAML mapping")
+            raise ConfigError(str(path), f"a recipe must be a YAML mapping of keys, got {type(data).__name__}")
         lines = _key_lines(text)
     origin: dict[tuple[str, ...], str] = {}
     for item in overrides:
