@@ -71,12 +71,15 @@ class TrainConfig:
     max_minutes: float | None = None  # stop (and save) after this much training wall time; None: no limit
     attn_implementation: str | None = None  # None: "eager" on CPU (2x faster than sdpa under bf16), library default on GPU
     labelled_loss: bool = True  # CPU: project only labelled positions (labelled_positions_loss); False: TRL's loss
+    trainable: list[str] = field(default_factory=list)  # full: regexes (re.search) of the parameters to train; [] = all
     lora: LoraSettings = field(default_factory=LoraSettings)
     trainer: dict[str, Any] = field(default_factory=dict)  # passed to trl.SFTConfig
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.trainable and self.mode != "full":
+            raise ValueError(f"trainable (partial unfreezing) applies to mode full, not {self.mode!r}")
 
 
 # Our defaults for SFTConfig; the recipe's `trainer:` block overrides any of them.
@@ -212,7 +215,23 @@ def build_model(cfg: TrainConfig) -> tuple[Any, Any]:
         raise ValueError(f"mode {cfg.mode} fine-tunes a pretrained model; {cfg.model!r} is a preset (use mode scratch)")
     model, tok = load_pretrained(cfg.model, dtype=cfg.dtype, dequantize=True)  # GGUF: dense, trainable weights
     model.train()
+    if cfg.trainable:
+        freeze_except(model, cfg.trainable)
     return model, tok
+
+
+def freeze_except(model: Any, patterns: list[str]) -> int:
+    """Train only the parameters whose names match one of ``patterns`` (``re.search``); returns how many
+    tensors stay trainable. Names are the model's own, e.g. ``model.layers.17.mlp.down_proj.weight``."""
+    import re
+
+    keep = 0
+    for name, p in model.named_parameters():
+        p.requires_grad_(any(re.search(pat, name) for pat in patterns))
+        keep += p.requires_grad
+    if not keep:
+        raise ValueError(f"trainable {patterns}: no parameter name matches (e.g. {next(iter(dict(model.named_parameters())))!r})")
+    return keep
 
 
 def sft_config(cfg: TrainConfig) -> Any:
@@ -244,7 +263,7 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
 
     from mathwright.models.hf import clear_quantizer
     from mathwright.models.tiny import describe, make_portable
-    from mathwright.train.callbacks import LossCSV, TimeBudget
+    from mathwright.train.callbacks import LossCSV, Progress, TimeBudget
     from mathwright.train.config import to_yaml
 
     if cfg.threads:
@@ -265,7 +284,7 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
         peft_config = LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
                                  target_modules=list(cfg.lora.target_modules), task_type="CAUSAL_LM")
     loss_log = LossCSV(out / "loss.csv")
-    cbs = [loss_log, *(callbacks or [])]
+    cbs = [loss_log, Progress(cfg.max_minutes), *(callbacks or [])]
     if cfg.max_minutes:
         cbs.append(TimeBudget(cfg.max_minutes))
     trainer_cls = _sft_trainer_class(cfg.labelled_loss)
