@@ -8,6 +8,7 @@ Specs understood by :func:`load_model` (first matching backend wins):
 
 - ``http://host:port/v1[#model-name]``  an OpenAI-compatible server (``models/http.py``)
 - ``vllm:PATH_OR_ID``                   vLLM offline engine, optional extra (``models/vllm.py``)
+- ``llamacpp:PATH.gguf``                 llama.cpp via llama-cpp-python, optional extra (``models/llamacpp.py``)
 - ``PATH/TO/file.gguf`` or ``PATH_OR_HUB_ID``  transformers, locally (``models/hf.py``)
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence, runtime_checkable
 
+from mathwright.data.io import InputError
 from mathwright.registry import Registry
 
 
@@ -57,19 +59,34 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     return text[:cut]
 
 
-# name -> (predicate on spec, "module:loader")
+class MissingEngine(InputError, ImportError):
+    """A spec names an engine whose optional package is not installed (the message says how to install it).
+    An ``InputError``, so the CLI prints it as one ``error:`` line and exits 2."""
+
+    def __init__(self, package: str, message: str) -> None:
+        super().__init__(message)
+        self.package = package
+
+
+# name -> "module:loader"
 BACKENDS: Registry = Registry("model backends")
 BACKENDS.add("http", "mathwright.models.http:load")
 BACKENDS.add("vllm", "mathwright.models.vllm:load")
+BACKENDS.add("llamacpp", "mathwright.models.llamacpp:load")
 BACKENDS.add("hf", "mathwright.models.hf:load")
+# spec prefix -> backend (a spec with none of these is a local transformers model)
+PREFIXES = {"http://": "http", "https://": "http", "vllm:": "vllm", "llamacpp:": "llamacpp"}
 
 
 def backend_for(spec: str) -> str:
-    """Name of the backend that serves ``spec``."""
-    if spec.startswith(("http://", "https://")):
-        return "http"
-    if spec.startswith("vllm:"):
-        return "vllm"
+    """Name of the backend that serves ``spec``.
+
+    >>> backend_for("llamacpp:m.gguf"), backend_for("vllm:gemma3-270m"), backend_for("runs/q/model")
+    ('llamacpp', 'vllm', 'hf')
+    """
+    for prefix, name in PREFIXES.items():
+        if spec.startswith(prefix):
+            return name
     return "hf"
 
 

@@ -42,7 +42,7 @@ def label(samples: Sequence[str], gold: str) -> tuple[list[str | None], list[boo
     return [parse(s) for s in samples], [is_correct(s, gold) for s in samples]
 
 
-def sample_problems(model: Model, problems: Iterable[dict], out: str | os.PathLike, *, n: int = 100,
+def sample_problems(model: Model | str, problems: Iterable[dict], out: str | os.PathLike, *, n: int = 100,
                     temperature: float = 0.7, max_new_tokens: int = 256, seed: int = 0,
                     problems_per_batch: int = 4, prompt: str = PROMPT, calculator: bool = True,
                     stop: tuple[str, ...] = ("\nQuestion:",), progress: bool = True) -> dict[str, dict]:
@@ -50,6 +50,8 @@ def sample_problems(model: Model, problems: Iterable[dict], out: str | os.PathLi
 
     Each batch's seed is derived from ``seed`` and the first problem id in it, so a resumed run draws the
     same samples for the remaining problems as an uninterrupted one (for a fixed batch grouping).
+    ``model`` is a loaded :class:`Model` or a spec for :func:`~mathwright.models.base.load_model` (HF, ``vllm:``,
+    ``llamacpp:``, ``http://``), loaded only if some problem is still to sample.
     """
     problems = list(problems)
     log = RecordLog(out, key="id")
@@ -59,6 +61,10 @@ def sample_problems(model: Model, problems: Iterable[dict], out: str | os.PathLi
         from tqdm import tqdm
 
         it = tqdm(it, desc=f"sampling {n}/problem", unit="batch")
+    if isinstance(model, str) and todo:
+        from mathwright.models.base import load_model
+
+        model = load_model(model)
     gen = calculator_generate if calculator else (lambda m, ps, c: m.generate(ps, c))
     try:
         for b in it:
