@@ -14,7 +14,7 @@ from typing import Sequence
 
 import pytest
 
-from mathwright.data.benchmarks import MAMMOTH_NINE, load_benchmark
+from mathwright.data.benchmarks import MAMMOTH_NINE, WordProblem, load_benchmark
 from mathwright.eval.compat import (mammoth_answer_clean, mammoth_math_answer, mammoth_math_equal,
                                     mammoth_program_text, mammoth_score, number_it, py_eval)
 from mathwright.eval.grading import grade
@@ -142,6 +142,31 @@ def test_strategies_send_mammoths_prompt_and_stops(shared_data: Path) -> None:
     assert all(stop == STOPS for _, stop in m.seen)
     for r, p in zip(recs, aqua):  # the program printed 'B': MAmmoTH scores "The answer is 'B'" -> B
         assert r["samples"][0]["mammoth_pred"] == "B" and r["mammoth"] == (p.gold == "B") == r["correct"]
+
+
+class _Samples:
+    name = "fake"
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+
+    def generate(self, prompts: Sequence[str], cfg: GenerationConfig) -> list[list[str]]:
+        assert cfg.n == len(self.texts)
+        return [list(self.texts) for _ in prompts]
+
+
+def test_vote_records_mammoths_own_vote() -> None:
+    # run_open_sc.py counts the empty answer as a vote: two "no number" samples outvote one right answer
+    prob = WordProblem("gsm8k/x", "Tom has 2 and gets 3 more. How many?", "5", "number", (), "gsm8k")
+    model = _Samples(["I am not sure.", "The answer is 5.", "No idea."])
+    rec = solve(STRATEGIES.get("vote").with_samples(3), [prob], model, PROMPTS.get("alpaca"),
+                GenerationConfig(max_new_tokens=4))[0]
+    assert (rec["pred"], rec["correct"]) == ("5", True)
+    assert (rec["mammoth_pred"], rec["mammoth"]) == ("", False)
+    model = _Samples(["The answer is 4.", "The answer is 5.", "The answer is 5 apples."])
+    rec = solve(STRATEGIES.get("vote").with_samples(3), [prob], model, PROMPTS.get("alpaca"),
+                GenerationConfig(max_new_tokens=4))[0]
+    assert (rec["mammoth_pred"], rec["mammoth"], rec["correct"]) == ("5", True, True)
 
 
 # ---------------------------------------------------------------- compat: MAmmoTH's MATH comparison

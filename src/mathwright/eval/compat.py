@@ -18,6 +18,7 @@ import math
 import operator
 import re
 import warnings
+from collections import Counter
 from typing import Any
 
 from mathwright.eval.grading import norm_expr
@@ -351,15 +352,26 @@ def mammoth_gold(dataset: str, gold: str) -> str:
     return delete_extra_zero(gold) if dataset in ("gsm8k", "gsm8k_train", "svamp") else gold
 
 
-def mammoth_score(dataset: str, text: str, gold: str, gold_num: Any = UNKNOWN) -> tuple[str, bool]:
-    """``(MAmmoTH's answer, MAmmoTH's verdict)`` for one output: ``answer_clean`` then exact string equality
-    (MATH: ``compare_both_string_and_number_format`` with ``gold_num``). A multiple-choice answer that is not
-    a letter is wrong here; MAmmoTH would ask the model for "the closest option" (not reproducible without
-    the model)."""
-    ans = mammoth_answer_clean(dataset, text)
+def mammoth_correct(dataset: str, answer: str, gold: str, gold_num: Any = UNKNOWN) -> bool:
+    """MAmmoTH's comparison of a cleaned answer with the gold: ``==`` on strings (``run_open.py``,
+    ``run_choice.py``); for MATH ``compare_both_string_and_number_format`` with ``gold_num``."""
     if dataset == "math":
-        return ans, mammoth_math_equal(ans, gold, gold_num)
-    return ans, ans == mammoth_gold(dataset, gold)
+        return mammoth_math_equal(answer, gold, gold_num)
+    return answer == mammoth_gold(dataset, gold)
+
+
+def mammoth_score(dataset: str, text: str, gold: str, gold_num: Any = UNKNOWN) -> tuple[str, bool]:
+    """``(MAmmoTH's answer, MAmmoTH's verdict)`` for one output: ``answer_clean``, then
+    :func:`mammoth_correct`. A multiple-choice answer that is not a letter is wrong here; MAmmoTH would ask
+    the model for "the closest option" (not reproducible without the model)."""
+    ans = mammoth_answer_clean(dataset, text)
+    return ans, mammoth_correct(dataset, ans, gold, gold_num)
+
+
+def mammoth_vote(answers: list[str]) -> str:
+    """``run_open_sc.py``'s self-consistency pick: the most common cleaned answer, the empty answer
+    included (it can win the vote); ties go to the answer seen first (``Counter.most_common``)."""
+    return Counter(answers).most_common(1)[0][0]
 
 
 def mammoth_program_text(stdout: str, ok: bool) -> str:

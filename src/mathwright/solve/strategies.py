@@ -18,7 +18,7 @@ from typing import Any, Protocol, Sequence
 
 from mathwright.data.benchmarks import WordProblem, get_spec
 from mathwright.eval.grading import answers_equal, program_answer
-from mathwright.eval.compat import UNKNOWN
+from mathwright.eval.compat import UNKNOWN, mammoth_correct, mammoth_vote
 from mathwright.eval.score import REFERENCE_SCORES, mammoth_fields, mammoth_program_fields, score
 from mathwright.models.base import GenerationConfig, Model
 from mathwright.registry import Registry
@@ -151,9 +151,13 @@ def solve(strategy: Strategy, problems: Sequence[WordProblem], model: Model, tem
                      "strategy": strategy.name, "pred": pred, "correct": answers_equal(pred, p.gold, p.answer_type),
                      "answered_by": ss[0]["mode"] if strategy.aggregator == "first" else "vote"}
         if strategy.aggregator == "first":
-            for k in REFERENCE_SCORES:
+            for k in (*REFERENCE_SCORES, "mammoth_pred"):
                 if k in ss[0]:
                     rec[k] = ss[0][k]
+        elif all("mammoth_pred" in s for s in ss):  # MAmmoTH's run_open_sc.py vote over its own answers
+            rec["mammoth_pred"] = mammoth_vote([s["mammoth_pred"] for s in ss])
+            rec["mammoth"] = mammoth_correct(p.benchmark, rec["mammoth_pred"], p.gold,
+                                             p.meta.get("answer_num", UNKNOWN))
         rec["samples"] = ss
         records.append(rec)
     return records
