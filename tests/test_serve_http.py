@@ -138,13 +138,14 @@ def test_serve_command_wires_the_app(monkeypatch) -> None:
     monkeypatch.setattr(uvicorn, "run", lambda a, **kw: seen.update(app=a, **kw))
     port = _free_port()
     res = CliRunner().invoke(app, ["serve", "tiny-100k", "--port", str(port), "--name", "t", "--max-tokens", "64",
-                                   "--max-queue", "3", "--max-body-bytes", "1000"])
+                                   "--max-queue", "3", "--max-body-bytes", "1000", "--max-batch-tokens", "500"])
     assert res.exit_code == 0, res.output
     assert (seen["host"], seen["port"]) == ("127.0.0.1", port)
     paths = {r.path for r in seen["app"].routes}
     assert {"/v1/models", "/v1/completions", "/v1/chat/completions"} <= paths
     lim = seen["app"].state.limits
-    assert (lim.max_tokens, lim.max_queue, lim.max_body_bytes) == (64, 3, 1000)
+    assert (lim.max_tokens, lim.max_queue, lim.max_body_bytes, lim.max_batch_tokens) == (64, 3, 1000, 500)
+    assert CliRunner().invoke(app, ["serve", "tiny-100k", "--max-queue", "0"]).exit_code == 2
 
 
 # --- streaming (issue 16) ----------------------------------------------------------------------------------------
@@ -319,6 +320,42 @@ def test_full_queue_answers_503(long_served) -> None:
             assert r.json()["error"]["code"] == "queue_full"
         ok = lambda: httpx.post(url + "/v1/completions", json={"prompt": "1", "max_tokens": 2}, timeout=10).status_code == 200  # noqa: E731
         assert _wait(ok, 5)
+
+
+@pytest.mark.slow
+def test_the_token_budget_makes_big_requests_wait_not_crowd(long_served) -> None:
+    import httpx
+
+    from mathwright.models.hf import HFModel
+    from mathwright.models.serve import ServeLimits, build_app
+
+    app, _ = long_served
+    eng = app.state.engine
+    budget_app = build_app(HFModel(eng.model, eng.tok, name="b"), "b", ServeLimits(max_batch_tokens=25000))
+    with serving(budget_app) as url:
+        url += "/v1/completions"
+        r = httpx.post(url, json={"prompt": "1", "max_tokens": 26000}, timeout=10)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "too_many_tokens"
+        got: dict[str, float] = {}
+        with httpx.stream("POST", url, json={**LONG, "max_tokens": 20000, "stream": True}, timeout=30) as a:
+            a_lines = a.iter_lines()
+            assert next(a_lines).startswith("data: ")
+
+            def second() -> None:  # 20005 + 6002 tokens > 25000: waits for the first
+                with httpx.stream("POST", url, json={**LONG, "max_tokens": 6000, "stream": True}, timeout=30) as b:
+                    next(b.iter_lines())
+                    got["b"] = time.monotonic()
+
+            t = threading.Thread(target=second)
+            t.start()
+            time.sleep(1.0)
+            assert "b" not in got
+            t0 = time.monotonic()
+            r = httpx.post(url, json={"prompt": "2+2=", "max_tokens": 4}, timeout=10)  # small: fits beside
+            assert r.status_code == 200 and time.monotonic() - t0 < 3
+            closed = time.monotonic()
+        t.join(timeout=10)
+        assert "b" in got and got["b"] - closed < 3  # admitted once the first one was gone
 
 
 @pytest.mark.slow

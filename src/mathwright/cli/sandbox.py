@@ -22,16 +22,19 @@ def sandbox_run_cmd(
 
     Example: ``mathwright sandbox run solution.py --timeout 5``
     """
+    from mathwright.data.io import check_input_file
     from mathwright.sandbox import Limits, SandboxError, SandboxPool
+    from mathwright.sandbox._launch import ISOLATIONS
 
-    if not file.is_file():
-        fail(f"{file}: no such file")
+    check_input_file(file)
     try:
         code = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         fail(f"{file}: cannot read: {e}")
     if timeout is not None and timeout <= 0:
         fail(f"--timeout must be positive, got {timeout}")
+    if isolation is not None and isolation not in ISOLATIONS:
+        fail(f"unknown --isolation {isolation!r}; valid: {', '.join(ISOLATIONS)}")
     limits = Limits() if timeout is None else Limits(wall_seconds=timeout)
     try:
         with SandboxPool(limits, workers=1, isolation=isolation) as pool:
@@ -52,6 +55,7 @@ def serve_cmd(
     context: Optional[int] = typer.Option(None, "--context", help="context length in tokens (default: the model's own; lower it to bound memory)"),
     max_queue: int = typer.Option(128, "--max-queue", help="requests waiting or running before new ones get HTTP 503"),
     max_body_bytes: int = typer.Option(4 << 20, "--max-body-bytes", help="largest request body (HTTP 413 above)"),
+    max_batch_tokens: Optional[int] = typer.Option(None, "--max-batch-tokens", help="KV-cache tokens running requests may fill together; more wait (default: 4 x context)"),
 ) -> None:
     """Serve a model over an OpenAI-compatible API: /v1/completions, /v1/chat/completions (both with
     ``stream``), /v1/models. Limits and behaviour on disconnect or a full queue: docs/serve.md.
@@ -69,7 +73,7 @@ def serve_cmd(
     if not 1 <= port <= 65535:
         fail(f"--port must be between 1 and 65535, got {port}")
     for flag, value in (("--max-tokens", max_tokens), ("--context", context), ("--max-queue", max_queue),
-                        ("--max-body-bytes", max_body_bytes)):
+                        ("--max-body-bytes", max_body_bytes), ("--max-batch-tokens", max_batch_tokens)):
         if value is not None and value < 1:
             fail(f"{flag} must be at least 1, got {value}")
     try:  # a clear message now rather than uvicorn's log line after the model has loaded
@@ -83,5 +87,6 @@ def serve_cmd(
         m = load_model(model)
     except (OSError, ValueError, ImportError) as e:  # ImportError: an optional engine is not installed
         fail(f"cannot load model {model!r}: {e}")
-    limits = ServeLimits(max_tokens=max_tokens, context=context, max_queue=max_queue, max_body_bytes=max_body_bytes)
+    limits = ServeLimits(max_tokens=max_tokens, context=context, max_queue=max_queue, max_body_bytes=max_body_bytes,
+                         max_batch_tokens=max_batch_tokens)
     uvicorn.run(build_app(m, name or model, limits), host=host, port=port, log_level="info")

@@ -37,7 +37,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mathwright.models.base import Model
-from mathwright.models.serve_engine import Busy, Delta, Failed, Finish, Job, Work, engine_for
+from mathwright.models.serve_engine import Busy, Delta, Failed, Finish, Job, StepEngine, Work, engine_for
 
 SEED_MAX = 2**63 - 1
 
@@ -52,6 +52,7 @@ class ServeLimits:
     max_queue: int = 128  # requests waiting or running; more get 503
     max_body_bytes: int = 4 << 20
     max_choices: int = 256  # prompts x n per request
+    max_batch_tokens: Optional[int] = None  # KV-cache tokens running requests may fill together (None: 4 contexts)
     disconnect_poll: float = 0.25  # seconds between checks that a non-streaming client is still there
 
 
@@ -157,7 +158,8 @@ def build_app(model: Model, name: str | None = None, limits: ServeLimits = Serve
     The engine is ``app.state.engine`` (its ``stats`` and ``pending`` count are read by the tests).
     """
     model_id = name or getattr(model, "name", "mathwright")
-    engine = engine_for(model, max_queue=limits.max_queue, context=limits.context)
+    engine = engine_for(model, max_queue=limits.max_queue, context=limits.context,
+                        budget=limits.max_batch_tokens)
     created = int(time.time())
     app = FastAPI(title="mathwright", description=f"OpenAI-compatible API serving {model_id}")
     app.state.engine, app.state.limits = engine, limits
@@ -191,6 +193,12 @@ def build_app(model: Model, name: str | None = None, limits: ServeLimits = Serve
                                f"{longest + want} tokens ({longest} in the prompt, {want} for the completion). "
                                "Please reduce the prompt or max_tokens.", "context_length_exceeded", "max_tokens")
         max_tokens = req.max_tokens or min(x for x in (limits.default_max_tokens, cap, ctx and ctx - longest) if x)
+        if isinstance(engine, StepEngine) and min(sizes) == 0:
+            raise APIError(400, "prompt: the tokenizer gives no tokens for an empty prompt", "invalid_value", "prompt")
+        need = (sum(sizes) + len(sizes) * max_tokens) * req.n
+        if engine.budget is not None and need > engine.budget:
+            raise APIError(400, f"this request may fill {need} tokens of cache ((prompt + max_tokens) x n); the "
+                           f"server's limit is {engine.budget} (--max-batch-tokens)", "too_many_tokens", "max_tokens")
         stop = (req.stop,) if isinstance(req.stop, str) else tuple(req.stop or ())
         seed = req.seed if req.seed is not None else secrets.randbelow(SEED_MAX)
         return Work(prompts=tuple(prompts), max_tokens=max_tokens, temperature=req.temperature, top_p=req.top_p,

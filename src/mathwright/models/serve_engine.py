@@ -13,7 +13,9 @@ completion the unstreamed response returns (both are read from the same events).
   jobs run one at a time through ``generate`` (or ``stream(prompt, cfg)`` when the backend has one, which
   yields text pieces and is checked for cancellation between pieces).
 
-Both refuse a job with :class:`Busy` when ``max_queue`` jobs are already waiting or running.
+Both refuse a job with :class:`Busy` when ``max_queue`` jobs are already waiting or running. The step
+engine also bounds memory: running jobs may together fill at most ``budget`` tokens of KV cache (prompts
+plus ``max_tokens``, times ``n``); a job that does not fit waits, in order, while later ones that fit start.
 """
 from __future__ import annotations
 
@@ -77,6 +79,7 @@ class Job:
         self.finished = threading.Event()
         self.open = work.n * len(work.prompts)  # choices not yet finished
         self.left = len(work.prompts)  # engine's count of prompts still running
+        self.need = 0  # tokens of KV cache the job may fill (prompts + max_tokens, times n)
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -106,6 +109,7 @@ class _Engine:
         self.stats = {"completed": 0, "cancelled": 0, "refused": 0, "failed": 0}
         self._thread: Optional[threading.Thread] = None
         self.context: Optional[int] = None  # prompt + completion tokens the model can hold (None: unknown)
+        self.budget: Optional[int] = None  # see StepEngine
 
     def count_tokens(self, text: str) -> int:
         raise NotImplementedError
@@ -273,11 +277,13 @@ class _Group:
 class StepEngine(_Engine):
     """Round-robin token-level decoding of a transformers causal LM (see the module docstring)."""
 
-    def __init__(self, hf_model: Any, max_queue: int = 128, prefill_chunk: int = 256) -> None:
+    def __init__(self, hf_model: Any, max_queue: int = 128, prefill_chunk: int = 256,
+                 budget: Optional[int] = None) -> None:
         super().__init__(max_queue)
         self.model, self.tok, self.prefill_chunk = hf_model.model, hf_model.tokenizer, prefill_chunk
         conf = self.model.config
         self.context = getattr(conf, "max_position_embeddings", None) or getattr(conf, "n_positions", None)
+        self.budget = budget  # tokens of KV cache all running jobs may fill together (None: no bound)
         eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
         eos = [eos] if isinstance(eos, int) else list(eos or [])
         self.eos = set(eos) | ({self.tok.eos_token_id} if self.tok.eos_token_id is not None else set())
@@ -295,16 +301,17 @@ class StepEngine(_Engine):
         return len(self.tok(text)["input_ids"])
 
     def _run(self) -> None:
-        groups: list[_Group] = []
+        groups: list[_Group] = []  # running
+        waiting: list[tuple[Job, list[_Group]]] = []  # opened, waiting for room in the token budget
         while True:
-            new = [] if groups else [self.intake.get()]  # idle: sleep until a job comes
+            new = [] if groups or waiting else [self.intake.get()]  # idle: sleep until a job comes
             while True:
                 try:
                     new.append(self.intake.get_nowait())
                 except queue.Empty:
                     break
-            for job in new:
-                groups += self._open(job)
+            waiting += [(job, gs) for job in new for gs in [self._open(job)] if gs]
+            groups += self._admit(waiting, groups)
             alive: list[_Group] = []
             for g in groups:
                 error: Optional[BaseException] = None
@@ -327,6 +334,22 @@ class StepEngine(_Engine):
                         self._retire(g.job)
             groups = alive
 
+    def _admit(self, waiting: list[tuple[Job, list[_Group]]], running: list[_Group]) -> list[_Group]:
+        """Take waiting jobs, in order, that fit the token budget beside the running ones (a job alone
+        always runs); drop the cancelled ones. ``waiting`` is updated in place."""
+        used = sum(j.need for j in {id(g.job): g.job for g in running}.values())
+        admitted: list[_Group] = []
+        for entry in list(waiting):
+            job, gs = entry
+            if job.cancelled.is_set():
+                waiting.remove(entry)
+                self._retire(job)
+            elif self.budget is None or used + job.need <= self.budget or not (running or admitted):
+                waiting.remove(entry)
+                admitted += gs
+                used += job.need
+        return admitted
+
     def _open(self, job: Job) -> list[_Group]:
         if job.cancelled.is_set():
             self._retire(job)
@@ -337,6 +360,7 @@ class StepEngine(_Engine):
             self._retire(job, e)
             return []
         job.left = len(gs)
+        job.need = sum(len(g.ids) + job.work.max_tokens for g in gs) * job.work.n
         return gs
 
 
@@ -391,11 +415,17 @@ class CallEngine(_Engine):
         job.emit(Finish(idx, "length" if n_tok >= job.work.max_tokens else "stop", n_tok))
 
 
-def engine_for(model: Model, max_queue: int = 128, context: Optional[int] = None) -> _Engine:
-    """The step engine for transformers models, the call engine for every other backend."""
+def engine_for(model: Model, max_queue: int = 128, context: Optional[int] = None,
+               budget: Optional[int] = None) -> _Engine:
+    """The step engine for transformers models, the call engine for every other backend.
+
+    ``context`` lowers (or, for a backend that does not say, sets) the context length; ``budget`` bounds the
+    tokens of KV cache running jobs may hold together (default: four full contexts).
+    """
     if hasattr(model, "model") and hasattr(model, "tokenizer") and hasattr(getattr(model, "model"), "config"):
         eng: _Engine = StepEngine(model, max_queue=max_queue)
         if context:
             eng.context = min(context, eng.context) if eng.context else context
+        eng.budget = budget or (4 * eng.context if eng.context else None)
         return eng
     return CallEngine(model, max_queue=max_queue, context=context)
