@@ -24,7 +24,8 @@ from mathwright.solve.prompts import PROMPTS
 from mathwright.solve.strategies import STRATEGIES, solve
 
 # ---------------------------------------------------------------- prompts and stops, MAmmoTH's text
-# prompt_utils.get_alpaca_format_prompt_wo_input: the header line + "\n" + "\n### Instruction:\n{query}\n\n### Response:"
+# prompt_utils.get_alpaca_format_prompt_wo_input: the header line + "\n"
+# + "\n### Instruction:\n{query}\n\n### Response:"
 HEADER = "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n"
 # get_alpaca_format_mc_prompt_wo_input (form 'alpaca_mc', run_choice.py's default)
 MC = " Let's solve the multi-choice question step by step.\n"
@@ -298,3 +299,14 @@ def test_score_reports_mammoth_beside_strict() -> None:
     assert (r["correct"], r["mammoth"], r["mammoth_pred"]) == (True, False, "3")
     assert grade("The answer is 3 boxes of 12 eggs, i.e. 36 eggs.", "36", "number").pred == "36"
     assert mammoth_math_equal("2.4", "2")                               # gold number from number_it("2")
+    # both reference scores reach metrics and report.md beside the accuracy
+    from mathwright.eval.score import summarize
+    from mathwright.eval.words import report_table
+
+    recs = [score("math", t, g) for t, g in [(r"The answer is $\frac{1}{2}$.", r"\frac{1}{2}"),
+                                             ("The answer is 2.4", "2"), (r"\boxed{7}", "7")]]
+    m = summarize(recs)
+    assert (m["accuracy"], m["mammoth"], m["lenient"]) == (2 / 3, 2 / 3, 1.0)
+    table = report_table({"config": {"model": "m", "strategy": "cot", "n_samples": 1, "prompt": "alpaca", "seed": 0},
+                          "benchmarks": {"math": {**m, "seconds_per_problem": None}}, "average": m["accuracy"]})
+    assert "| MAmmoTH v1 (compat) | lenient (MATH) |" in table and "| math | 3 | 66.7% | 66.7% | 100.0% |" in table

@@ -124,8 +124,8 @@ def report_table(metrics: dict) -> str:
     c = metrics["config"]
     lines = [f"# Word-problem evaluation: {c['model']} · strategy {c['strategy']} (n={c['n_samples']}) · "
              f"prompt {c['prompt']} · seed {c['seed']}", "",
-             "| benchmark | n | accuracy | MAmmoTH v1 (compat) | lenient (MATH) | strict (lm-eval) | flexible (lm-eval) "
-             "| no answer | program failures | CoT fallbacks | s/problem |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| benchmark | n | accuracy | MAmmoTH v1 (compat) | lenient (MATH) | strict (lm-eval) "
+             "| flexible (lm-eval) | no answer | program failures | CoT fallbacks | s/problem |", "|---" * 11 + "|"]
 
     def pct(v: Any) -> str:
         return f"{100 * v:.1f}%" if isinstance(v, float) else "–"
