@@ -7,6 +7,7 @@ mathwright's constants fails here. ``docs/mammoth-protocol.md`` lists the delibe
 """
 from __future__ import annotations
 
+import ast
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,8 +119,9 @@ class _Result:
 
 class _Runner:
     def map(self, codes: Sequence[str]) -> list[_Result]:
-        return [_Result("ok", c.strip()[6:-1] + "\n") if c.strip().startswith("print(") else _Result("error")
-                for c in codes]
+        # stands in for the sandbox on print(<literal>) programs only: it never executes code
+        return [_Result("ok", f"{ast.literal_eval(c.strip()[6:-1])}\n") if c.strip().startswith("print(")
+                else _Result("error") for c in codes]
 
 
 class _Model:
@@ -137,12 +139,13 @@ class _Model:
 
 def test_strategies_send_mammoths_prompt_and_stops(shared_data: Path) -> None:
     aqua = load_benchmark("aqua", limit=2, seed=0, root=shared_data)
-    m = _Model("B")
+    m = _Model("A")
     recs = solve(STRATEGIES.get("pot"), aqua, m, PROMPTS.get("alpaca"), GenerationConfig(max_new_tokens=4), _Runner())
     assert [p for p, _ in m.seen] == [mammoth_prompt(p.question, "pot", True) for p in aqua]
     assert all(stop == STOPS for _, stop in m.seen)
-    for r, p in zip(recs, aqua):  # the program printed 'B': MAmmoTH scores "The answer is 'B'" -> B
-        assert r["samples"][0]["mammoth_pred"] == "B" and r["mammoth"] == (p.gold == "B") == r["correct"]
+    assert [p.gold for p in aqua] == ["A", "D"]  # one right, one wrong
+    for r, p in zip(recs, aqua):  # the program printed A: MAmmoTH scores "The answer is A"
+        assert r["pred"] == r["mammoth_pred"] == "A" and r["mammoth"] == r["correct"] == (p.gold == "A")
 
 
 class _Samples:
