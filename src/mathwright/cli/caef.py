@@ -179,7 +179,7 @@ def _solve_direct(expr: str, model: str, fmt: str = "goat", **_: object) -> str:
     try:
         adapter = FormatAdapter(get_format(fmt), fmt)
     except (KeyError, ValueError) as e:
-        fail(f"unknown format {fmt!r}: {e}")
+        fail(str(e.args[0]) if e.args else f"unknown format {fmt!r}")
     if model == "oracle":
         fail("--strategy direct needs a trained model (--model DIR); 'oracle' is for --strategy caef")
     m = load_model(model)

@@ -29,14 +29,17 @@ def mathinstruct_cmd(
     """
     from mathwright.data.mathinstruct import MathInstructConfig, generate_mathinstruct, meta_path, yield_table
 
+    from mathwright.data.io import check_output_path
+
     if out.suffix not in (".jsonl", ".json"):
         fail(f"--out must end in .jsonl or .json, got {out.name!r}")
+    check_output_path(out)
     try:
         cfg = MathInstructConfig(sources=tuple(s.strip() for s in sources.split(",") if s.strip()),
                                  gsm8k_path=gsm8k, n_gsm8k=n_gsm8k, n_arith=n_arith, n_word=n_word, seed=seed,
                                  calculator=calculator, workers=workers, comments=comments)
     except ValueError as e:
         fail(str(e))
-    meta = generate_mathinstruct(cfg, out, log=lambda s: err.print(s, highlight=False))
+    meta = generate_mathinstruct(cfg, out, log=lambda s: err.print(s, highlight=False, markup=False))
     typer.echo(yield_table(meta))
     typer.echo(f"wrote {meta['records']} records to {out} (yield and counts in {meta_path(out)})")

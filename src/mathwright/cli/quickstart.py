@@ -82,13 +82,16 @@ def run_quickstart(out: Path, smoke: bool = False, config: Optional[Path] = None
     from mathwright.eval.report import markdown_table
     from mathwright.train.sft import train
 
+    from mathwright.data.io import check_output_path
+
     plan = PLANS["smoke" if smoke else "full"]
     t0 = time.time()
-    out.mkdir(parents=True, exist_ok=True)
     recipe = config or REPO_CONFIGS / plan.recipe
     if not recipe.exists():
         fail(f"recipe {recipe} not found (run from a source checkout, or pass --config)")
     cfg = load_train_config(recipe, list(overrides))
+    check_output_path(out, directory=True)  # all checked before the first directory is made
+    out.mkdir(parents=True, exist_ok=True)
 
     data = out / "data" / "train.jsonl"
     typer.echo(f"[1/3] data: {plan.n_train} {plan.format} records ({', '.join(plan.ops)}, 1-{plan.max_digits} "

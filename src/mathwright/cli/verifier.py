@@ -20,9 +20,10 @@ def word_problems_cmd(
 ) -> None:
     """Synthetic GSM8K-format word problems, every answer checked. Example:
     ``mathwright generate word-problems --n 1000 --seed 0 --out wp.jsonl``."""
-    from mathwright.data.io import atomic_write, dumps
+    from mathwright.data.io import atomic_write, check_output_path, dumps
     from mathwright.data.word_problems import ALL_TEMPLATES, generate_word_problems
 
+    check_output_path(out)
     if n < 1:
         fail(f"--n must be >= 1, got {n}")
     if not 2 <= max_steps <= 8:
@@ -68,18 +69,27 @@ def rerank_cmd(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Score samples with a verifier; report test@N, verifier@N, vote@N and top-k vote with curves over N."""
-    from mathwright.data.io import DataError, read_records, write_json
+    from mathwright.data.io import DataError, check_output_path, read_records, write_json
     from mathwright.eval.verifier_metrics import evaluate, plot_curves
     from mathwright.train.verifier import AGGREGATES
 
+    if aggregate not in AGGREGATES:
+        raise typer.BadParameter(f"--aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
+    if batch_size < 1:
+        raise typer.BadParameter(f"--batch-size must be >= 1, got {batch_size}")
+    check_output_path(out, directory=True)
     recs = []
     for ln, r in read_records(samples):
         for k in ("id", "question", "samples", "preds", "correct"):
             if k not in r:
                 raise DataError(samples, ln, f"missing field {k!r}")
+        lens = {k: len(r[k]) if isinstance(r[k], list) else None for k in ("samples", "preds", "correct")}
+        if None in lens.values() or len(set(lens.values())) != 1 or not lens["samples"]:
+            raise DataError(samples, ln, "'samples', 'preds' and 'correct' must be non-empty lists of one length, got "
+                                         + ", ".join(f"{k} {'not a list' if v is None else v}" for k, v in lens.items()))
         recs.append(r)
-    if aggregate not in AGGREGATES:
-        raise typer.BadParameter(f"--aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
+    if not recs:
+        raise DataError(samples, None, "no records")
     scores = None
     if verifier is not None:
         from mathwright.solve.sampling import PROMPT
@@ -105,9 +115,12 @@ def score_examples_cmd(
     path: Path = typer.Argument(..., help="OpenAI's grade_school_math/data/example_model_solutions.jsonl"),
 ) -> None:
     """Grade every system in OpenAI's released example solutions by final answer (published: 21.7 / 39.0 / 34.7 / 56.3%)."""
+    from mathwright.data.io import DataError
     from mathwright.eval.verifier_metrics import score_example_solutions
 
     res = score_example_solutions(path)
+    if not res:
+        raise DataError(path, None, "no records")
     typer.echo(f"{'system':<20} {'correct':>8} {'total':>6} {'accuracy':>9} {'published':>9} {'agrees with is_correct':>23}")
     for name, s in res.items():
         pub = f"{100 * s['published']:.1f}%" if s["published"] is not None else "-"

@@ -22,14 +22,15 @@ def grade_cmd(
     Example: ``mathwright grade gsm8k preds.jsonl --out graded.jsonl``
     """
     from mathwright.data.benchmarks import BENCHMARKS
-    from mathwright.data.io import DataError, atomic_write, dumps, read_jsonl
+    from mathwright.data.io import DataError, atomic_write, check_input_file, check_output_path, dumps, read_jsonl
     from mathwright.eval.compat import UNKNOWN
     from mathwright.eval.score import REFERENCE_SCORES, score, summarize
 
     if bench not in BENCHMARKS:
         fail(BENCHMARKS.unknown_message(bench))
-    if not file.exists():
-        fail(f"{file}: no such file")
+    check_input_file(file)
+    if out is not None:
+        check_output_path(out)
     graded: list[dict] = []
     try:
         for line, rec in read_jsonl(file):

@@ -139,7 +139,9 @@ def check_out_path(out: str | os.PathLike) -> Path:
         raise ValueError(f"output {str(out)!r}: unknown format {out.suffix or '(none)'!r}; valid: {', '.join(FORMATS)}")
     if out.exists() and out.is_dir():
         raise ValueError(f"output {str(out)!r} is a directory")
-    return out
+    from mathwright.data.io import check_output_path
+
+    return check_output_path(out)  # a parent that is a file, or unwritable: fail before generating
 
 
 def check_sizes(n: int, shard_size: int, workers: int) -> None:

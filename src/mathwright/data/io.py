@@ -35,11 +35,12 @@ class DataError(InputError):
 def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[TextIO]:
     """Write to a temp file beside ``path``, fsync, then rename over it; on error the temp file is removed
     and any existing ``path`` is untouched."""
-    path = Path(path)
-    if path.is_dir():
-        raise DataError(path, None, "is a directory, expected a file path")
+    path = check_output_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise DataError(path, None, f"cannot write: {e.strerror}") from None
     try:
         # mkstemp creates 0600; give the file the mode open() would (an existing file keeps its own)
         os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
@@ -52,6 +53,24 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def check_output_path(path: str | os.PathLike, directory: bool = False) -> Path:
+    """``path`` as a Path if a file (``directory``: a directory) can be created or replaced there; else a
+    DataError naming it: it is a directory (a file), a parent is a file, or the nearest existing parent is
+    not writable. Commands call it before any work, so bad output paths fail before anything is computed."""
+    path = Path(path)
+    if path.exists() and path.is_dir() != directory:
+        raise DataError(path, None, "is a directory, expected a file path" if not directory
+                        else "is a file, expected a directory")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise DataError(path, None, f"cannot write: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK) or not os.access(path, os.W_OK) and path.exists():
+        raise DataError(path, None, f"cannot write: {parent if not path.exists() else path} is not writable")
+    return path
 
 
 def _umask() -> int:
