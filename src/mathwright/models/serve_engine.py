@@ -296,9 +296,14 @@ class StepEngine(_Engine):
     def forward(self, ids: Any, cache: Any) -> Any:
         return self.model(input_ids=ids, use_cache=True, **{self.cache_kw: cache}, **self.keep)
 
+    def encode(self, text: str) -> list[int]:
+        """Prompt ids as the engine feeds them: with the tokenizer's specials (BOS), unless the text already
+        starts with the BOS string (a chat template's rendering) and a second one would be added."""
+        bos = self.tok.bos_token
+        return self.tok(text, add_special_tokens=not (bos and text.startswith(bos)))["input_ids"]
+
     def count_tokens(self, text: str) -> int:
-        """Prompt tokens as the engine feeds them (special tokens such as BOS included)."""
-        return len(self.tok(text)["input_ids"])
+        return len(self.encode(text))
 
     def _run(self) -> None:
         groups: list[_Group] = []  # running
@@ -355,7 +360,7 @@ class StepEngine(_Engine):
             self._retire(job)
             return []
         try:
-            gs = [_Group(job, p, self.tok(text)["input_ids"], self) for p, text in enumerate(job.work.prompts)]
+            gs = [_Group(job, p, self.encode(text), self) for p, text in enumerate(job.work.prompts)]
         except Exception as e:
             self._retire(job, e)
             return []
