@@ -49,8 +49,9 @@ def served():
 
     torch.set_num_threads(1)
     model = load_model("tiny-100k")
-    with serving(build_app(model, "tiny")) as url:
-        yield model, url + "/v1"
+    app = build_app(model, "tiny")
+    with serving(app) as url:
+        yield model, url + "/v1", app
 
 
 @pytest.mark.slow
@@ -59,7 +60,7 @@ def test_openai_client_round_trip(served) -> None:
 
     import httpx
 
-    model, base = served
+    model, base, _ = served
     assert httpx.get(base[: -len("/v1")] + "/health", timeout=10).json() == {"status": "ok"}
     client = OpenAI(base_url=base, api_key="unused", max_retries=0, timeout=60)
     assert [m.id for m in client.models.list().data] == ["tiny"]
@@ -91,7 +92,7 @@ def test_openai_client_round_trip(served) -> None:
 def test_http_backend_against_serve(served) -> None:
     from mathwright.models.http import HTTPModel, HTTPModelError
 
-    model, base = served
+    model, base, _ = served
     remote = load_model(base)  # no #name: the first id from /v1/models
     assert remote.model == "tiny"
     cfg = GenerationConfig(max_new_tokens=5, temperature=0, n=2, stop=("\n",))
@@ -168,7 +169,7 @@ def test_stream_completions_joins_to_the_unstreamed_text(served) -> None:
 
     from openai import OpenAI
 
-    model, base = served
+    model, base, _ = served
     client = OpenAI(base_url=base, api_key="unused", max_retries=0, timeout=60)
     for kw in ({}, {"stop": ["\t"]}, {"n": 2}):
         whole = client.completions.create(model="tiny", prompt="12+7=", max_tokens=24, temperature=0, **kw)
@@ -198,7 +199,7 @@ def test_stream_completions_joins_to_the_unstreamed_text(served) -> None:
 def test_stream_chat_joins_to_the_unstreamed_message(served) -> None:
     from openai import OpenAI
 
-    model, base = served
+    model, base, _ = served
     client = OpenAI(base_url=base, api_key="unused", max_retries=0, timeout=60)
     msgs = [{"role": "user", "content": "What is 2+3?"}]
     whole = client.chat.completions.create(model="tiny", messages=msgs, max_tokens=20, temperature=0)
@@ -278,7 +279,7 @@ def test_fifty_concurrent_clients_and_disconnects(served) -> None:
 
     import httpx
 
-    model, base = served
+    model, base, app = served
     prompts = [f"{i}+{i}=" for i in range(5)]
     want = {p: model.generate([p], GenerationConfig(max_new_tokens=8, temperature=0))[0][0] for p in prompts}
 
@@ -290,6 +291,11 @@ def test_fifty_concurrent_clients_and_disconnects(served) -> None:
                            timeout=0.2)
             except httpx.TimeoutException:
                 pass
+        if i % 10 == 4:  # a streaming client that hangs up after two chunks
+            body = {"messages": [{"role": "user", "content": p}], "max_tokens": 1500, "ignore_eos": True, "stream": True}
+            with httpx.stream("POST", base + "/chat/completions", json=body, timeout=60) as s:
+                lines = s.iter_lines()
+                assert next(lines).startswith("data: ") and next(lines) == ""
         r = httpx.post(base + "/completions", json={"prompt": p, "max_tokens": 8, "temperature": 0}, timeout=60)
         return p, r.status_code, r.json()["choices"][0]["text"] if r.status_code == 200 else r.text
 
@@ -298,6 +304,7 @@ def test_fifty_concurrent_clients_and_disconnects(served) -> None:
     assert [code for _, code, _ in results] == [200] * 50
     assert all(text == want[p] for p, _, text in results)
     assert httpx.get(base[: -len("/v1")] + "/health", timeout=10).status_code == 200
+    assert _wait(lambda: app.state.engine.pending == 0, 5)  # the dropped ones were cancelled, not left running
 
 
 @pytest.mark.slow
@@ -362,7 +369,7 @@ def test_the_token_budget_makes_big_requests_wait_not_crowd(long_served) -> None
 def test_bad_requests_get_400_with_an_openai_error(served) -> None:
     import httpx
 
-    _, base = served
+    _, base, _ = served
     url = base + "/completions"
 
     def post(**kw: object) -> httpx.Response:
@@ -406,7 +413,7 @@ def test_bad_requests_get_400_with_an_openai_error(served) -> None:
 def test_a_fresh_seed_per_request_unless_one_is_sent(served) -> None:
     import httpx
 
-    _, base = served
+    _, base, _ = served
 
     def text(**kw: object) -> str:
         body = {"prompt": "1+1=", "max_tokens": 12, "temperature": 1.0, **kw}

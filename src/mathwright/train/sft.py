@@ -14,11 +14,7 @@
   max_steps, save_steps, ...); unknown keys fail before anything loads.
 - On CPU the loss projects only the labelled (completion) positions through the LM head
   (``labelled_loss``); TRL's fused head is kept on GPUs, where it runs compact Triton tiles.
-- Resume: a killed run restarts from the newest ``OUT/checkpoint-*`` (``resume: auto``) and, with the
-  same seed, ends with the same weights as an uninterrupted run. ``OUT/fingerprint.json`` holds what the
-  result depends on (the settings, the data files' and a local base model's sha256): a resume with
-  anything different exits 2 naming it; ``fresh=true`` deletes the run's outputs and starts over
-  (docs/resume.md).
+- Resume: a killed run restarts from the newest ``OUT/checkpoint-*`` (``resume: auto``).
 - ``max_minutes`` stops training cleanly after that much wall time (CPU budgets); the final save still happens.
 - Outputs: ``OUT/model`` (final model + tokenizer, or the merged model for LoRA), ``OUT/adapter`` (LoRA
   only), ``OUT/config.yaml`` (resolved config, also copied into ``OUT/model``), ``OUT/loss.csv``,
@@ -72,7 +68,6 @@ class TrainConfig:
     dtype: str = "auto"  # load dtype for pretrained models: auto | float32 | bfloat16
     threads: int | None = None  # torch.set_num_threads per process (None: OMP_NUM_THREADS / torch default)
     resume: str = "auto"  # auto: continue from the newest OUT/checkpoint-*; never; or a checkpoint path
-    fresh: bool = False  # start over: delete this run's checkpoints and outputs in output_dir instead of resuming
     max_minutes: float | None = None  # stop (and save) after this much training wall time; None: no limit
     attn_implementation: str | None = None  # None: "eager" on CPU (2x faster than sdpa under bf16), library default on GPU
     labelled_loss: bool = True  # CPU: project only labelled positions (labelled_positions_loss); False: TRL's loss
@@ -207,6 +202,19 @@ def load_records(paths: list[str], prompt: str, completion: str, limit: int | No
     return out
 
 
+def count_too_long(tok: Any, prompts: list[str], completions: list[str], max_length: int) -> tuple[int, int]:
+    """``(records longer than max_length tokens, longest length)``, counting prompt + completion + the EOS TRL
+    appends: TRL keeps only the first ``max_length`` tokens of such a record, so it trains on a cut answer."""
+    n = longest = 0
+    for i in range(0, len(prompts), 2048):
+        ids = tok([p + c for p, c in zip(prompts[i:i + 2048], completions[i:i + 2048])])["input_ids"]
+        for x in ids:
+            length = len(x) + 1
+            n += length > max_length
+            longest = max(longest, length)
+    return n, longest
+
+
 def build_model(cfg: TrainConfig) -> tuple[Any, Any]:
     """``(model, tokenizer)`` for the config's mode (see module docstring)."""
     from mathwright.models.hf import load_pretrained
@@ -257,83 +265,6 @@ def sft_config(cfg: TrainConfig) -> Any:
     return SFTConfig(**kw)
 
 
-# Settings that change how a run is logged, saved or paced, never its weights: a resume may change them.
-RUN_ONLY = ("output_dir", "resume", "fresh", "threads", "max_minutes")
-TRAINER_RUN_ONLY = ("logging_steps", "logging_strategy", "logging_dir", "logging_first_step", "save_steps",
-                    "save_strategy", "save_total_limit", "report_to", "disable_tqdm", "dataloader_num_workers",
-                    "run_name", "eval_steps", "eval_strategy", "overwrite_output_dir")
-# What a run writes into output_dir; fresh=true deletes exactly these (and checkpoint-*).
-RUN_OUTPUTS = ("model", "adapter", "loss.csv", "train_summary.json", "config.yaml", "runs")
-
-
-def run_fingerprint(cfg: TrainConfig, cache_dir: Path | None = None) -> dict:
-    """What the trained weights depend on: the settings (minus :data:`RUN_ONLY`), the data files' sha256
-    and, for a local base model, its files' sha256 (see :mod:`mathwright.data.fingerprint`)."""
-    import dataclasses
-
-    from mathwright.data.fingerprint import files_digest, model_digest
-
-    config = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in RUN_ONLY}
-    config["trainer"] = {k: v for k, v in cfg.trainer.items() if k not in TRAINER_RUN_ONLY}
-    missing = [p for p in [*cfg.data, *cfg.eval_data] if not Path(p).is_file()]
-    if missing:
-        raise DataError(missing[0], None, "no such file")
-    files = files_digest([*cfg.data, *cfg.eval_data], cache_dir)
-    if cfg.mode != "scratch":
-        files.update(model_digest(cfg.model, cache_dir))
-    return {"kind": "train", "config": config, "files": files}
-
-
-def _describe_checkpoint(path: str) -> str:
-    """``checkpoint-40 (40/100 steps)`` from the checkpoint's trainer_state.json."""
-    try:
-        state = json.loads((Path(path) / "trainer_state.json").read_text(encoding="utf-8"))
-        return f"{Path(path).name} ({state.get('global_step')}/{state.get('max_steps')} steps)"
-    except (OSError, ValueError):
-        return Path(path).name
-
-
-def prepare_output_dir(cfg: TrainConfig, main: bool = True) -> str | None:
-    """Decide how the run starts: the checkpoint to resume from (None: from scratch).
-
-    A resume is refused (DataError, exit 2) when ``output_dir``'s fingerprint differs from this config's;
-    ``fresh=true`` deletes the run's outputs first. Only the ``main`` process deletes or writes.
-    """
-    import shutil
-
-    from transformers.trainer_utils import get_last_checkpoint
-
-    from mathwright.data.fingerprint import save, check_resume
-
-    out = Path(cfg.output_dir)
-    resume = None
-    if cfg.resume == "auto":
-        resume = get_last_checkpoint(str(out)) if out.is_dir() else None
-    elif cfg.resume != "never":
-        resume = cfg.resume
-        if not Path(resume).is_dir():
-            raise DataError(resume, None, "resume: no such checkpoint directory")
-    fp = run_fingerprint(cfg, out if main else None)
-    if cfg.fresh:
-        if main and out.is_dir():
-            for p in [*out.glob("checkpoint-*"), *(out / name for name in RUN_OUTPUTS)]:
-                if p.is_dir():
-                    shutil.rmtree(p)
-                elif p.exists():
-                    p.unlink()
-        resume = None if cfg.resume == "auto" else resume
-    else:
-        check_resume(out, fp, has_work=resume is not None, fresh_hint="fresh=true")
-    if main:
-        out.mkdir(parents=True, exist_ok=True)
-        save(out, fp)
-        if resume is not None:
-            import sys
-
-            print(f"resuming {out} from {_describe_checkpoint(resume)}", file=sys.stderr)
-    return resume
-
-
 def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
     """Run SFT as configured; returns the final model directory (``OUT/model``).
 
@@ -343,6 +274,7 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
 
     import torch
     from datasets import Dataset
+    from transformers.trainer_utils import get_last_checkpoint
 
     from mathwright.models.hf import clear_quantizer
     from mathwright.models.tiny import describe, make_portable
@@ -355,12 +287,18 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
         raise DataError("config", None, "no training data: set data: [path.jsonl, ...]")
     out = Path(cfg.output_dir)
     args = sft_config(cfg)  # before any model work: a bad trainer value fails fast
-    # before config.yaml is written: a refused resume leaves the run directory as it was
-    resume = prepare_output_dir(cfg, main=int(os.environ.get("RANK", "0")) == 0)
     train_ds = Dataset.from_dict(load_records(cfg.data, cfg.prompt, cfg.completion, cfg.limit))
     eval_ds = Dataset.from_dict(load_records(cfg.eval_data, cfg.prompt, cfg.completion)) if cfg.eval_data else None
     model, tok = build_model(cfg)
     set_training_attention(model, cfg.attn_implementation)
+    n_cut, longest = (0, 0) if args.packing else count_too_long(tok, train_ds["prompt"], train_ds["completion"],
+                                                                  cfg.max_length)
+    if n_cut and int(os.environ.get("RANK", "0")) == 0:  # said once, not per process
+        import sys
+
+        print(f"warning: {n_cut} of {len(train_ds)} training records are longer than max_length={cfg.max_length} "
+              f"tokens (longest {longest}) and will be cut; set max_length={longest} to keep them whole",
+              file=sys.stderr, flush=True)
 
     peft_config = None
     if cfg.mode == "lora":
@@ -380,6 +318,11 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.yaml").write_text(to_yaml(cfg), encoding="utf-8")
 
+    resume = None
+    if cfg.resume == "auto":
+        resume = get_last_checkpoint(str(out)) if out.is_dir() else None
+    elif cfg.resume != "never":
+        resume = cfg.resume
     t0 = time.time()
     result = trainer.train(resume_from_checkpoint=resume)
     wall = time.time() - t0
@@ -411,6 +354,7 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
             "mode": cfg.mode,
             "steps": trainer.state.global_step,
             "resumed_from": resume,
+            "truncated_records": n_cut,  # records longer than max_length, cut to it (see the warning)
             "world_size": args.world_size,
             "train_loss": result.training_loss,
             "final_loss": next((h["loss"] for h in reversed(log) if "loss" in h), None),
