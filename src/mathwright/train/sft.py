@@ -14,7 +14,11 @@
   max_steps, save_steps, ...); unknown keys fail before anything loads.
 - On CPU the loss projects only the labelled (completion) positions through the LM head
   (``labelled_loss``); TRL's fused head is kept on GPUs, where it runs compact Triton tiles.
-- Resume: a killed run restarts from the newest ``OUT/checkpoint-*`` (``resume: auto``).
+- Resume: a killed run restarts from the newest ``OUT/checkpoint-*`` (``resume: auto``) and, with the
+  same seed, ends with the same weights as an uninterrupted run. ``OUT/fingerprint.json`` holds what the
+  result depends on (the settings, the data files' and a local base model's sha256): a resume with
+  anything different exits 2 naming it; ``fresh=true`` deletes the run's outputs and starts over
+  (docs/resume.md).
 - ``max_minutes`` stops training cleanly after that much wall time (CPU budgets); the final save still happens.
 - Outputs: ``OUT/model`` (final model + tokenizer, or the merged model for LoRA), ``OUT/adapter`` (LoRA
   only), ``OUT/config.yaml`` (resolved config, also copied into ``OUT/model``), ``OUT/loss.csv``,
@@ -68,6 +72,7 @@ class TrainConfig:
     dtype: str = "auto"  # load dtype for pretrained models: auto | float32 | bfloat16
     threads: int | None = None  # torch.set_num_threads per process (None: OMP_NUM_THREADS / torch default)
     resume: str = "auto"  # auto: continue from the newest OUT/checkpoint-*; never; or a checkpoint path
+    fresh: bool = False  # start over: delete this run's checkpoints and outputs in output_dir instead of resuming
     max_minutes: float | None = None  # stop (and save) after this much training wall time; None: no limit
     attn_implementation: str | None = None  # None: "eager" on CPU (2x faster than sdpa under bf16), library default on GPU
     labelled_loss: bool = True  # CPU: project only labelled positions (labelled_positions_loss); False: TRL's loss
@@ -265,6 +270,83 @@ def sft_config(cfg: TrainConfig) -> Any:
     return SFTConfig(**kw)
 
 
+# Settings that change how a run is logged, saved or paced, never its weights: a resume may change them.
+RUN_ONLY = ("output_dir", "resume", "fresh", "threads", "max_minutes")
+TRAINER_RUN_ONLY = ("logging_steps", "logging_strategy", "logging_dir", "logging_first_step", "save_steps",
+                    "save_strategy", "save_total_limit", "report_to", "disable_tqdm", "dataloader_num_workers",
+                    "run_name", "eval_steps", "eval_strategy", "overwrite_output_dir")
+# What a run writes into output_dir; fresh=true deletes exactly these (and checkpoint-*).
+RUN_OUTPUTS = ("model", "adapter", "loss.csv", "train_summary.json", "config.yaml", "runs")
+
+
+def run_fingerprint(cfg: TrainConfig, cache_dir: Path | None = None) -> dict:
+    """What the trained weights depend on: the settings (minus :data:`RUN_ONLY`), the data files' sha256
+    and, for a local base model, its files' sha256 (see :mod:`mathwright.data.fingerprint`)."""
+    import dataclasses
+
+    from mathwright.data.fingerprint import files_digest, model_digest
+
+    config = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in RUN_ONLY}
+    config["trainer"] = {k: v for k, v in cfg.trainer.items() if k not in TRAINER_RUN_ONLY}
+    missing = [p for p in [*cfg.data, *cfg.eval_data] if not Path(p).is_file()]
+    if missing:
+        raise DataError(missing[0], None, "no such file")
+    files = files_digest([*cfg.data, *cfg.eval_data], cache_dir)
+    if cfg.mode != "scratch":
+        files.update(model_digest(cfg.model, cache_dir))
+    return {"kind": "train", "config": config, "files": files}
+
+
+def _describe_checkpoint(path: str) -> str:
+    """``checkpoint-40 (40/100 steps)`` from the checkpoint's trainer_state.json."""
+    try:
+        state = json.loads((Path(path) / "trainer_state.json").read_text(encoding="utf-8"))
+        return f"{Path(path).name} ({state.get('global_step')}/{state.get('max_steps')} steps)"
+    except (OSError, ValueError):
+        return Path(path).name
+
+
+def prepare_output_dir(cfg: TrainConfig, main: bool = True) -> str | None:
+    """Decide how the run starts: the checkpoint to resume from (None: from scratch).
+
+    A resume is refused (DataError, exit 2) when ``output_dir``'s fingerprint differs from this config's;
+    ``fresh=true`` deletes the run's outputs first. Only the ``main`` process deletes or writes.
+    """
+    import shutil
+
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from mathwright.data.fingerprint import save, check_resume
+
+    out = Path(cfg.output_dir)
+    resume = None
+    if cfg.resume == "auto":
+        resume = get_last_checkpoint(str(out)) if out.is_dir() else None
+    elif cfg.resume != "never":
+        resume = cfg.resume
+        if not Path(resume).is_dir():
+            raise DataError(resume, None, "resume: no such checkpoint directory")
+    fp = run_fingerprint(cfg, out if main else None)
+    if cfg.fresh:
+        if main and out.is_dir():
+            for p in [*out.glob("checkpoint-*"), *(out / name for name in RUN_OUTPUTS)]:
+                if p.is_dir():
+                    shutil.rmtree(p)
+                elif p.exists():
+                    p.unlink()
+        resume = None if cfg.resume == "auto" else resume
+    else:
+        check_resume(out, fp, has_work=resume is not None, fresh_hint="fresh=true")
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        save(out, fp)
+        if resume is not None:
+            import sys
+
+            print(f"resuming {out} from {_describe_checkpoint(resume)}", file=sys.stderr)
+    return resume
+
+
 def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
     """Run SFT as configured; returns the final model directory (``OUT/model``).
 
@@ -274,7 +356,6 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
 
     import torch
     from datasets import Dataset
-    from transformers.trainer_utils import get_last_checkpoint
 
     from mathwright.models.hf import clear_quantizer
     from mathwright.models.tiny import describe, make_portable
@@ -287,6 +368,8 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
         raise DataError("config", None, "no training data: set data: [path.jsonl, ...]")
     out = Path(cfg.output_dir)
     args = sft_config(cfg)  # before any model work: a bad trainer value fails fast
+    # before config.yaml is written: a refused resume leaves the run directory as it was
+    resume = prepare_output_dir(cfg, main=int(os.environ.get("RANK", "0")) == 0)
     train_ds = Dataset.from_dict(load_records(cfg.data, cfg.prompt, cfg.completion, cfg.limit))
     eval_ds = Dataset.from_dict(load_records(cfg.eval_data, cfg.prompt, cfg.completion)) if cfg.eval_data else None
     model, tok = build_model(cfg)
@@ -318,11 +401,6 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.yaml").write_text(to_yaml(cfg), encoding="utf-8")
 
-    resume = None
-    if cfg.resume == "auto":
-        resume = get_last_checkpoint(str(out)) if out.is_dir() else None
-    elif cfg.resume != "never":
-        resume = cfg.resume
     t0 = time.time()
     result = trainer.train(resume_from_checkpoint=resume)
     wall = time.time() - t0
