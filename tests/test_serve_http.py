@@ -202,7 +202,7 @@ def test_stream_chat_joins_to_the_unstreamed_message(served) -> None:
     model, base, _ = served
     client = OpenAI(base_url=base, api_key="unused", max_retries=0, timeout=60)
     msgs = [{"role": "user", "content": "What is 2+3?"}]
-    whole = client.chat.completions.create(model="tiny", messages=msgs, max_tokens=20, temperature=0)
+    whole = client.chat.completions.create(model="tiny", messages=msgs, max_completion_tokens=20, temperature=0)
     chunks = list(client.chat.completions.create(model="tiny", messages=msgs, max_tokens=20, temperature=0,
                                                  stream=True))
     assert {c.object for c in chunks} == {"chat.completion.chunk"}

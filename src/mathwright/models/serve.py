@@ -1,7 +1,8 @@
 """Any mathwright ``Model`` behind an OpenAI-compatible HTTP API (FastAPI; run it with uvicorn).
 
 Endpoints: ``GET /v1/models``, ``POST /v1/completions``, ``POST /v1/chat/completions``, ``GET /health``.
-Request fields: ``prompt`` (a string or a list of strings) or ``messages``, ``max_tokens``, ``n``,
+Request fields: ``prompt`` (a string or a list of strings) or ``messages``, ``max_tokens`` (or
+``max_completion_tokens``), ``n``,
 ``temperature`` (0 = greedy), ``top_p``, ``stop`` (a string or a list), ``seed``, ``stream`` (server-sent
 events: ``data: {chunk}`` lines, then ``data: [DONE]``), ``stream_options.include_usage`` and vLLM's
 ``ignore_eos``. Other fields are accepted and ignored, as vLLM does for the ones it does not implement.
@@ -61,6 +62,7 @@ class _Sampling(BaseModel):
 
     model: Optional[str] = None
     max_tokens: Optional[int] = Field(default=None, ge=1)
+    max_completion_tokens: Optional[int] = Field(default=None, ge=1)  # the newer OpenAI name (chat)
     temperature: float = Field(default=1.0, ge=0.0, le=2.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     n: int = Field(default=1, ge=1, le=128)
@@ -145,11 +147,14 @@ async def read_json(request: Any, max_bytes: int) -> dict[str, Any]:
 def parse(cls: type[BaseModel], obj: dict[str, Any]) -> Any:
     """Validate a request (400 naming the first bad field)."""
     try:
-        return cls.model_validate(obj)
+        req = cls.model_validate(obj)
     except ValidationError as e:
         err = e.errors()[0]
         loc = ".".join(str(x) for x in err["loc"]) or "body"
         raise APIError(400, f"{loc}: {err['msg']}", "invalid_value", param=loc) from None
+    if req.max_tokens is None:
+        req.max_tokens = req.max_completion_tokens
+    return req
 
 
 def build_app(model: Model, name: str | None = None, limits: ServeLimits = ServeLimits()) -> Any:
