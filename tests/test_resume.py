@@ -212,3 +212,59 @@ def test_a_run_directory_without_a_fingerprint_is_not_resumed(tmp_path: Path) ->
     with pytest.raises(DataError, match="no fingerprint.json .* use fresh=true"):
         check_resume(tmp_path, {"config": {}}, has_work=True, fresh_hint="fresh=true")
     check_resume(tmp_path, {"config": {}}, has_work=False, fresh_hint="fresh=true")  # nothing to resume: fine
+
+
+def test_word_eval_resume_refused_when_the_model_files_changed(shared_data: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import mathwright.models.base as base
+    from mathwright.eval.words import run_word_eval
+
+    class Says:  # a stand-in for the loaded model: the spec below is a real directory, hashed before loading
+        name = "says"
+
+        def generate(self, prompts, cfg):
+            return [["The answer is 1."] * max(1, cfg.n) for _ in prompts]
+
+    monkeypatch.setenv("MATHWRIGHT_DATA", str(shared_data))
+    monkeypatch.setattr(base, "load_model", lambda spec, **kw: Says())
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "config.json").write_text('{"v": 1}')
+    (model / "model.safetensors").write_bytes(b"weights-1")
+    kw = dict(strategy="cot", limit=3, seed=0, batch_size=2, progress=False)
+    run_word_eval(["gsm8k"], str(model), tmp_path / "ev", **kw)
+    before = (tmp_path / "ev" / "predictions.jsonl").read_bytes()
+    (model / "model.safetensors").write_bytes(b"weights-2")
+    with pytest.raises(DataError, match=r"resume refused: file .*model\.safetensors changed \(sha256"):
+        run_word_eval(["gsm8k"], str(model), tmp_path / "ev", **kw)
+    assert (tmp_path / "ev" / "predictions.jsonl").read_bytes() == before
+    run_word_eval(["gsm8k"], str(model), tmp_path / "ev", fresh=True, **kw)  # starts over
+    fp = json.loads((tmp_path / "ev" / "fingerprint.json").read_text())
+    assert fp["kind"] == "eval words" and len(fp["files"]) == 2
+
+
+def test_generate_resume_is_announced_and_fresh_regenerates_the_same_bytes(tmp_path: Path, capsys) -> None:
+    from mathwright.data.generate import write_dataset
+
+    def squares(shard, fail_at=None):
+        if shard.index == fail_at:
+            raise KeyboardInterrupt("killed")
+        rng = shard.rng()
+        return [{"input": str(k), "output": str(k * k), "op": "sq"} for k in (rng.randrange(10**6) for _ in range(shard.count))]
+
+    clean = tmp_path / "clean.jsonl"
+    write_dataset(squares, 40, clean, seed=1, shard_size=10, progress=False)
+    out = tmp_path / "x.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        write_dataset(lambda s: squares(s, fail_at=2), 40, out, seed=1, shard_size=10, progress=False)
+    assert not out.exists() and (tmp_path / ".x.jsonl.partial").is_dir()
+    capsys.readouterr()
+    write_dataset(squares, 40, out, seed=1, shard_size=10, progress=False)
+    assert f"resuming {out}: 2 of 4 shards already generated" in capsys.readouterr().err
+    assert out.read_bytes() == clean.read_bytes()
+    with pytest.raises(KeyboardInterrupt):
+        write_dataset(lambda s: squares(s, fail_at=3), 40, out, seed=1, shard_size=10, progress=False)
+    capsys.readouterr()
+    write_dataset(squares, 40, out, seed=1, shard_size=10, progress=False, fresh=True)
+    assert "resuming" not in capsys.readouterr().err
+    assert out.read_bytes() == clean.read_bytes()

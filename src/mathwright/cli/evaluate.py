@@ -30,7 +30,7 @@ def eval_cmd(
     seed: int = typer.Option(0, "--seed"),
     batch_size: int = typer.Option(16, "--batch-size"),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
-    fresh: bool = typer.Option(False, "--fresh", help="arith: discard earlier predictions in --out instead of resuming"),
+    fresh: bool = typer.Option(False, "--fresh", help="discard earlier predictions in --out instead of resuming"),
 ) -> None:
     """Evaluate a model. Example: ``mathwright eval arith --model runs/q/model --suite goat --n 50 --out runs/q/eval``."""
     from mathwright.data.io import check_output_path
@@ -51,6 +51,6 @@ def eval_cmd(
         try:
             run_word_eval(benchmarks=[b for b in target.split(",") if b], model=model, out=out, strategy=strategy,
                           n_samples=n_samples, limit=limit, prompt=prompt, seed=seed, batch_size=batch_size,
-                          max_new_tokens=max_new_tokens)
+                          max_new_tokens=max_new_tokens, fresh=fresh)
         except (KeyError, ValueError) as e:  # unknown benchmark/strategy/prompt, or a changed config on resume
             fail(str(e.args[0]) if e.args else repr(e))

@@ -3,7 +3,8 @@
 Writes ``DIR/predictions.jsonl`` (a :class:`RecordLog` keyed by problem id: a killed run resumes where it
 stopped, without duplicates), ``DIR/timing.jsonl`` (seconds per solved chunk), ``DIR/metrics.json`` and
 ``DIR/report.md`` (one row per benchmark). ``DIR/config.json`` pins the settings: resuming with a
-different model, strategy, prompt, seed or length is refused.
+different model, strategy, prompt, seed or length is refused, and so is a model whose files changed
+(``DIR/fingerprint.json``; ``--fresh`` starts over, docs/resume.md).
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def _runner(needed: bool, runner: Any) -> Iterator[Any]:
 def run_word_eval(benchmarks: Sequence[str], model: Any, out: str | Path, strategy: str = "cot",
                   n_samples: int | None = None, limit: int | None = None, prompt: str | None = None,
                   seed: int = 0, batch_size: int = 16, max_new_tokens: int | None = None,
-                  runner: Any = None, chunk: int | None = None, progress: bool = True) -> dict:
+                  runner: Any = None, chunk: int | None = None, progress: bool = True, fresh: bool = False) -> dict:
     """Evaluate ``model`` (a spec string or a loaded ``Model``) on ``benchmarks``; returns the metrics.
 
     ``runner`` (tests) replaces the sandbox pool; ``chunk`` is the number of problems per generate call
@@ -66,13 +67,22 @@ def run_word_eval(benchmarks: Sequence[str], model: Any, out: str | Path, strate
     config = {"benchmarks": list(benchmarks), "model": model if isinstance(model, str) else getattr(model, "name", "?"),
               "strategy": strat.name, "n_samples": strat.n, "prompt": template.name, "seed": seed,
               "max_new_tokens": max_new, "limit": limit, "batch_size": batch_size}
-    out.mkdir(parents=True, exist_ok=True)
-    _check_config(out, config)
+    from mathwright.eval.arith import announce_resume, start_eval_dir
+
+    def start(reset: bool) -> None:  # the model's files too: new weights at the same path never reuse old predictions
+        start_eval_dir(out, "eval words", {k: config[k] for k in PINNED}, model, reset,
+                       discard=["predictions.jsonl", "timing.jsonl", "metrics.json", "report.md", "config.json"])
+
+    if fresh:
+        start(True)
+    _check_config(out, config)  # names changed settings
+    start(False)  # names changed model files
     m = load_model(model) if isinstance(model, str) else model
     cfg = GenerationConfig(max_new_tokens=max_new, seed=seed, batch_size=batch_size)
     step = chunk or max(1, 2 * batch_size)
     with RecordLog(out / "predictions.jsonl", key="id") as log, \
             RecordLog(out / "timing.jsonl", key="chunk") as tlog, _runner(strat.needs_sandbox, runner) as run:
+        announce_resume(log, [p.id for problems in sets.values() for p in problems])
         for bench, problems in sets.items():
             todo = [p for p in problems if p.id not in log]
             for start in range(0, len(todo), step):
