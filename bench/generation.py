@@ -57,8 +57,14 @@ def count_tokens(model, text: str) -> int:
 
 
 def rss_kib() -> int:
-    """Peak RSS so far of this process plus the largest finished child (KiB, Linux ru_maxrss)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Peak RSS so far of this process (KiB, Linux ru_maxrss). vLLM runs its engine in-process here
+    (VLLM_ENABLE_V1_MULTIPROCESSING=0); its short-lived compile workers are reported apart (child_rss_kib)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def child_rss_kib() -> int:
+    """Peak RSS of the largest finished child process (KiB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 
 
 def worker(job_path: Path) -> None:
@@ -70,7 +76,8 @@ def worker(job_path: Path) -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     model = load_model(job["spec"], **job["load_kwargs"])
     write_json(Path(job["out"]) / f"{job['engine']}.load.json",
-               {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "rss_kib": rss_kib()})
+               {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "rss_kib": rss_kib(),
+                "child_rss_kib": child_rss_kib()})
     prompts = job["prompts"]
     for mode in job["modes"]:
         sample = mode == "sample"
@@ -94,6 +101,12 @@ def worker(job_path: Path) -> None:
 
 # ---------------------------------------------------------------------------------------------- driver
 
+def die(message: str) -> None:
+    """One ``error:`` line on stderr, exit 2 (bad input)."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def load_prompts(n: int, seed: int) -> list[tuple[str, str]]:
     from mathwright.data.benchmarks import load_benchmark
 
@@ -109,7 +122,7 @@ def check_config(out: Path, config: dict) -> None:
         old = json.loads(path.read_text(encoding="utf-8"))
         diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
         if diff:
-            sys.exit(f"error: {path} was written with other settings ({', '.join(diff)}); use another --out or delete it")
+            die(f"{path} was written with other settings ({', '.join(diff)}); use another --out or delete it")
     else:
         out.mkdir(parents=True, exist_ok=True)
         write_json(path, config)
@@ -197,7 +210,8 @@ def report(args, results: dict, errors: dict, ids: list[str], t_wall: float) -> 
         lp = args.out / f"{engine}.load.json"
         if lp.exists():
             ld = json.loads(lp.read_text(encoding="utf-8"))
-            notes.append(f"- {engine} spec `{args.specs[engine]}`: load {ld['seconds']:.0f} s")
+            notes.append(f"- {engine} spec `{args.specs[engine]}`: load {ld['seconds']:.0f} s"
+                         + (f", largest child process {ld['child_rss_kib'] / 2**20:.2f} GiB" if ld.get("child_rss_kib") else ""))
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     notes.append(f"- machine load average (1/5/15 min) at the end: {load}; wall time of this run {t_wall:.0f} s; "
                  f"threads per engine {args.threads}.")
@@ -230,12 +244,12 @@ def main() -> None:
         return
     for flag in ("n_problems", "samples", "max_tokens", "chunk", "threads"):
         if getattr(args, flag) < 1:
-            sys.exit(f"error: --{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
+            die(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
     engines = [e for e in args.engines.split(",") if e]
     modes = [m for m in args.modes.split(",") if m]
     bad = [e for e in engines if e not in ENGINES] + [m for m in modes if m not in MODES]
     if bad:
-        sys.exit(f"error: unknown engine/mode {', '.join(bad)}; engines: {', '.join(ENGINES)}; modes: {', '.join(MODES)}")
+        die(f"unknown engine/mode {', '.join(bad)}; engines: {', '.join(ENGINES)}; modes: {', '.join(MODES)}")
     args.specs = {"hf": args.hf_spec, "vllm": args.vllm_spec, "llama.cpp": args.llamacpp_spec}
     prompts = load_prompts(args.n_problems, args.seed)
     ids = [i for i, _ in prompts]
@@ -247,7 +261,8 @@ def main() -> None:
     errors: dict[str, str] = {}
     for engine in engines:
         python = args.vllm_python if engine == "vllm" else sys.executable
-        res = run_engine(engine, args.specs[engine], python, args, prompts, modes, args.threads)
+        todo = [m for m in modes if read_mode(args.out, engine, m, ids) is None]
+        res = run_engine(engine, args.specs[engine], python, args, prompts, todo, args.threads) if todo else {}
         results[engine] = {m: r for m in modes if (r := read_mode(args.out, engine, m, ids)) is not None}
         if "error" in res:
             errors[engine] = res["error"]
