@@ -43,6 +43,7 @@ def generate_goat(
     template: str = typer.Option("goat", "--template", help="Instructions: goat (noised expression in Goat's templates) or bare (the instruction is the input 'a + b')."),
     shard_size: int = typer.Option(10_000, "--shard-size", min=1, help="Records per shard (part of the seed layout)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    fresh: bool = typer.Option(False, "--fresh", help="Discard an interrupted run's finished shards instead of reusing them."),
 ) -> None:
     """Generate the Goat arithmetic dataset (six buckets, every record checked step by step before it is written)."""
     from mathwright.arith.goat_mix import GROUPS, GoatMix, GoatMixConfig
@@ -66,7 +67,7 @@ def generate_goat(
     try:
         meta = write_dataset(
             mix, n, out, seed=seed, workers=workers, shard_size=shard_size, splits=splits, check=goat.check,
-            encode=goat.encode, config=cfg, shuffle=False, progress=progress,
+            encode=goat.encode, config=cfg, shuffle=False, progress=progress, fresh=fresh,
             meta={"generator": "goat", "format": "goat", "templates_version": goat.TEMPLATES["version"],
                   "numpy": numpy.__version__, **mix.meta()})
     except GenerationError as e:
