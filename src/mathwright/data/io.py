@@ -121,13 +121,13 @@ def check_input_file(path: str | os.PathLike) -> Path:
 def read_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)`` of a UTF-8 text file; missing, a directory or not UTF-8 raise DataError."""
     check_input_file(path)
-    with open(path, encoding="utf-8") as f:
-        i = 0
-        try:
-            for i, line in enumerate(f, 1):
-                yield i, line
-        except UnicodeDecodeError as e:
-            raise DataError(path, i + 1, f"not UTF-8 text ({e.reason})") from None
+    with open(path, "rb") as f:  # decoded line by line, so an undecodable byte is reported on its own line
+        for i, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(path, i, f"not UTF-8 text ({e.reason} at byte {e.start + 1})") from None
+            yield i, line[:-2] + "\n" if line.endswith("\r\n") else line
 
 
 def read_records(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
