@@ -334,7 +334,7 @@ def prepare_output_dir(cfg: TrainConfig, main: bool = True) -> str | None:
                     shutil.rmtree(p)
                 elif p.exists():
                     p.unlink()
-        resume = None if cfg.resume == "auto" else resume
+        resume = None  # fresh wins over an explicit resume path too
     else:
         check_resume(out, fp, has_work=resume is not None, fresh_hint="fresh=true")
     if main:
