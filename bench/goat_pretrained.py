@@ -23,7 +23,9 @@ Phases (each resumes):
 3. curve  at every checkpoint (``--eval-every`` steps) a quick greedy eval (``--quick-n`` problems per task)
           of the in-memory model: OUT/curve.jsonl (step, tokens, CPU seconds, exact/digit per task), OUT/curve.png.
 4. eval   once ``max_steps`` is reached (or with ``--finish``): ``--n-eval`` fresh problems per task, greedy,
-          through ``run_arith_eval`` (what ``mathwright eval arith --format goat --ops OP --digits AxB`` runs).
+          through ``run_arith_eval`` (what ``mathwright eval arith --format goat --ops OP --digits AxB`` runs);
+          with ``--max-minutes`` it starts in the next invocation, so a chunk stays within its budget. It resumes
+          per problem after a kill.
 5. report docs/RESULTS.md (unless ``--no-results``) and docs/goat_pretrained_curve.png.
 """
 from __future__ import annotations
@@ -40,10 +42,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from goat_pretrained_report import overlap, plot_curve, report, tokens_per_record  # noqa: E402
 SECTION = "Goat with a pretrained LM"
 TASKS = "add:8x8,add:16x16,sub:8x8,sub:16x16,mul:4x4,div:8x4"
-# Goat-7B exact match (goat.md §7, Table 3): the extra columns, and BIG-bench's 4D column for 4Dx4D.
-GOAT7B = {"8D+8D": 97.8, "16D+16D": 97.6, "8D-8D": 96.8, "16D-16D": 96.3, "4Dx4D": 96.9}
 # Arguments that define the run: a rerun into the same --out must repeat them (chunks of one run).
 RUN_ARGS = ("config", "set", "n_train", "template", "mix", "curriculum", "max_digits", "seed", "tasks", "eval_every",
             "quick_n", "eval_seed")
@@ -157,13 +159,13 @@ def curve_callback(out: Path, tasks: list[Any], n: int, seed: int, batch_size: i
 
     class Curve(TrainerCallback):
         def __init__(self) -> None:
-            self.cpu0 = self.base_cpu = 0.0
-            self.eval_cpu = 0.0
+            self.cpu0 = self.base_cpu = self.eval_cpu = 0.0
+            self.wall0 = self.base_wall = self.eval_wall = 0.0
 
         def _point(self, state: Any, model: Any, tok: Any) -> None:
             if not state.is_world_process_zero:
                 return
-            t0 = time.process_time()
+            t0, w0 = time.process_time(), time.monotonic()
             rng = torch.get_rng_state()  # generation must not move the training RNG (dropout, sampling)
             was_training = model.training
             model.eval()
@@ -174,22 +176,25 @@ def curve_callback(out: Path, tasks: list[Any], n: int, seed: int, batch_size: i
                 model.train(was_training)
                 torch.set_rng_state(rng)
             cpu = self.base_cpu + (t0 - self.cpu0) - self.eval_cpu
+            wall = self.base_wall + (w0 - self.wall0) - self.eval_wall
             self.eval_cpu += time.process_time() - t0
+            self.eval_wall += time.monotonic() - w0
             points = [p for p in read_curve(path) if p["step"] != state.global_step]
             points.append({"step": state.global_step, "tokens": int(getattr(state, "num_input_tokens_seen", 0) or 0),
-                           "train_cpu_seconds": round(cpu, 1), "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+                           "train_cpu_seconds": round(cpu, 1), "train_wall_seconds": round(wall, 1), "time": time.strftime("%Y-%m-%d %H:%M:%S"),
                            "load_avg": os.getloadavg()[0], "tasks": res})
             write_curve(path, sorted(points, key=lambda p: p["step"]))
             print(f"curve step {state.global_step}: " + ", ".join(f"{k} {v['exact']:.0%}" for k, v in res.items()),
                   flush=True)
 
         def on_train_begin(self, args, state, control, model=None, processing_class=None, **kw):  # type: ignore[override]
-            self.cpu0, self.eval_cpu = time.process_time(), 0.0
+            self.cpu0, self.wall0, self.eval_cpu, self.eval_wall = time.process_time(), time.monotonic(), 0.0, 0.0
             points = [p for p in read_curve(path) if p["step"] <= state.global_step]
             if state.is_world_process_zero:
                 write_curve(path, points)
+            last = points[-1] if points else {}  # the resumed checkpoint's point (its own, or the latest before)
+            self.base_cpu, self.base_wall = last.get("train_cpu_seconds", 0.0), last.get("train_wall_seconds", 0.0)
             here = [p for p in points if p["step"] == state.global_step]
-            self.base_cpu = here[0]["train_cpu_seconds"] if here else (points[-1]["train_cpu_seconds"] if points else 0.0)
             if not here:
                 self._point(state, model, processing_class)
 
@@ -197,28 +202,6 @@ def curve_callback(out: Path, tasks: list[Any], n: int, seed: int, batch_size: i
             self._point(state, model, processing_class)
 
     return Curve()
-
-
-def plot_curve(points: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for label in points[0]["tasks"] if points else []:
-        ax.plot([p["tokens"] / 1e6 for p in points], [100 * p["tasks"][label]["exact"] for p in points], marker="o",
-                ms=3, label=label)
-    ax.set_xlabel("training tokens (millions, prompt + completion, no padding)")
-    ax.set_ylabel("exact match % (quick eval, greedy)")
-    ax.set_ylim(-2, 102)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("Gemma 3 270M on Goat data: learning curve")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 # --------------------------------------------------------------------------------------------- phases
@@ -279,101 +262,6 @@ def check_same_run(out: Path, a: argparse.Namespace) -> None:
         path.write_text(json.dumps(spec, indent=2))
 
 
-def overlap(data: Path, tasks: list[Any], n: int, seed: int) -> int:
-    """Eval problems whose canonical input also occurs in the training data (should be 0: 'fresh')."""
-    from mathwright.eval.arith_suites import bucket_problems
-
-    seen = {json.loads(ln)["input"] for ln in data.read_text(encoding="utf-8").splitlines() if ln.strip()}
-    return sum(p.expr() in seen for b in tasks for p in bucket_problems(b, n, seed))
-
-
-def valid_trace_rate(eval_dir: Path) -> float:
-    """Share of outputs that are a fully valid Goat record (every CoT step true, exact integers)."""
-    from mathwright.formats.goat import check
-
-    rows = [json.loads(ln) for ln in (eval_dir / "predictions.jsonl").read_text().splitlines() if ln.strip()]
-    ok = [check({"instruction": f"{r['a']} {r['b']}", "input": f"{r['a']} {sym(r['op'])} {r['b']}",
-                 "output": r["output"].strip(), "answer": r["answer"]}) is None for r in rows]
-    return sum(ok) / max(1, len(ok))
-
-
-def sym(op: str) -> str:
-    from mathwright.arith.problem import SYMBOLS
-
-    return SYMBOLS[op]
-
-
-def tokens_per_record(data: Path, tok: Any, prompt: str, k: int = 2000) -> dict[str, float]:
-    """Mean Gemma tokens per record (prompt + output + EOS) by op over the first ``k`` records."""
-    by: dict[str, list[int]] = {}
-    for ln in data.read_text(encoding="utf-8").splitlines()[:k]:
-        r = json.loads(ln)
-        by.setdefault(r["op"], []).append(len(tok(prompt.format(**r) + r["output"])["input_ids"]) + 1)
-    return {op: sum(v) / len(v) for op, v in sorted(by.items())}
-
-
-def report(a: argparse.Namespace, out: Path, data: Path, cfg: Any, final: dict, curve: list[dict], summary: dict,
-           chunks: list[dict], tpr: dict[str, float], n_overlap: int) -> str:
-    tasks = buckets(a.tasks)
-    rows = []
-    for b in tasks:
-        m = final[b.label]
-        rate = valid_trace_rate(out / "eval" / f"n{a.n_eval}" / f"{b.op}{b.la}x{b.lb}")
-        goat = GOAT7B.get(b.label)
-        rows.append(f"| {b.label} | {m['n']} | {m['exact']:.1%} | {m['digit']:.1%} | {rate:.0%} | "
-                    f"{f'{goat}%' if goat else 'n/a'} |")
-    tokens = curve[-1]["tokens"] if curve else 0
-    cpu = curve[-1]["train_cpu_seconds"] if curve else 0.0
-    wall = sum(c["wall_seconds"] for c in chunks)
-    loads = [c[k] for c in chunks for k in ("load_start", "load_end")]
-    n_data = sum(1 for _ in open(data, encoding="utf-8"))
-    mean_tpr = sum(tpr.values()) / max(1, len(tpr))
-    tps = tokens / wall if wall else 0.0
-    goat_tokens = 1e6 * mean_tpr  # Goat-7B: ~1M records (its loss plateau)
-    gpu_hours = 6 * 268e6 * goat_tokens / 50e12 / 3600  # 6 N T FLOPs at an assumed 50 TFLOP/s achieved
-    curve_rows = "\n".join(
-        f"| {p['step']} | {p['tokens'] / 1e6:.2f} | {p['train_cpu_seconds'] / 60:.0f} | "
-        + " | ".join(f"{100 * p['tasks'][b.label]['exact']:.0f}" for b in tasks) + " |" for p in curve)
-    lr = cfg.trainer.get("learning_rate")
-    how = {"lora": f"LoRA r {cfg.lora.r} / alpha {cfg.lora.alpha} on {', '.join(cfg.lora.target_modules)}",
-           "full": "full fine-tuning" + (f" of the parameters matching {cfg.trainable}" if cfg.trainable else " (every weight)")}
-    return f"""
-Gemma 3 270M (bundled Q4_K_M gguf, dequantised, {cfg.dtype}), {how.get(cfg.mode, cfg.mode)}; recipe
-`{a.config}` with overrides {a.set or 'none'}; peak lr {lr}, {cfg.trainer.get('lr_scheduler_type')}, batch
-{cfg.trainer.get('per_device_train_batch_size')} x accumulation {cfg.trainer.get('gradient_accumulation_steps', 1)}.
-Data: `mathwright generate goat` ({n_data} records, template `{a.template}`, mix `{a.mix}`, curriculum
-`{a.curriculum}`, operands up to {a.max_digits} digits; Goat's output format, CoT for x and /), prompt
-`{{instruction}}\\nAnswer: `, prompt masked out of the loss. Evaluation: `mathwright eval arith --format goat`,
-{a.n_eval} fresh problems per task (eval seed {a.eval_seed}; {n_overlap} of them occur in the training data), greedy,
-{a.eval_dtype} decoding.
-
-| TASK | n | exact % | digit % | valid Goat trace % | Goat-7B exact % |
-|---|---|---|---|---|---|
-{chr(10).join(rows)}
-
-| training | value |
-|---|---|
-| optimizer steps | {summary.get('steps')} |
-| tokens seen (prompt + completion, no padding) | {tokens} ({tokens / max(1, summary.get('steps') or 1):.0f} per step) |
-| mean tokens per record, by op | {', '.join(f'{k} {v:.0f}' for k, v in tpr.items())} |
-| training CPU time (process, all threads; evals excluded) | {cpu / 3600:.2f} h |
-| training wall time over {len(chunks)} chunk(s) (quick evals included) | {wall / 3600:.2f} h ({tps:.0f} tokens/s) |
-| 1-minute load average (chunk starts / ends) | {', '.join(f'{x:.1f}' for x in loads)} on 2 cores |
-
-Learning curve (quick eval: {a.quick_n} problems per task at each checkpoint; docs/goat_pretrained_curve.png),
-exact %:
-
-| step | tokens (M) | CPU min | {' | '.join(b.label for b in tasks)} |
-|---|---|---|{'---|' * len(tasks)}
-{curve_rows}
-
-Extrapolation to Goat-7B's data (~1M records, where its loss plateaued): at this mix's
-{mean_tpr:.0f} tokens per record that is {goat_tokens / 1e6:.0f}M tokens, {goat_tokens / max(tps, 1e-9) / 86400:.0f} days at this
-run's {tps:.0f} tokens/s on 2 CPU cores; on one GPU, 6 x 268M x {goat_tokens / 1e6:.0f}M FLOPs at an assumed 50 TFLOP/s
-achieved is about {gpu_hours:.1f} h (the 262k-token LM head is part of the 268M).
-"""
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=REPO / "runs" / "goat_pretrained")
@@ -425,6 +313,10 @@ def main() -> None:
         with open(out / "chunks.jsonl", "a") as f:
             f.write(json.dumps(chunk) + "\n")
         done = summary["steps"] >= cfg.trainer.get("max_steps", 10**12)
+        if done and a.max_minutes:  # the final eval (~20+ min for 6 x 200 problems) gets its own chunk
+            print("training complete; rerun the same command to run the final eval and write the report", flush=True)
+            plot_curve(read_curve(out / "curve.jsonl"), out / "curve.png")
+            return
     curve = read_curve(out / "curve.jsonl")
     if curve:
         plot_curve(curve, out / "curve.png")
@@ -439,7 +331,8 @@ def main() -> None:
     final = eval_tasks(model, tasks, out / "eval" / f"n{a.n_eval}", a.n_eval, a.eval_seed, a.eval_batch)
     tpr = tokens_per_record(data, model.tokenizer, cfg.prompt)
     chunks = [json.loads(ln) for ln in (out / "chunks.jsonl").read_text().splitlines()] if (out / "chunks.jsonl").exists() else []
-    body = report(a, out, data, cfg, final, curve, summary, chunks, tpr, overlap(data, tasks, a.n_eval, a.eval_seed))
+    body = report(a, tasks, out, data, cfg, final, curve, summary, chunks, tpr,
+                  overlap(data, tasks, a.n_eval, a.eval_seed))
     (out / "report.md").write_text(body)
     print(body)
     if not a.no_results:
