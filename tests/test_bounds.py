@@ -114,3 +114,14 @@ def test_eval_past_the_models_context_is_refused(tmp_path: Path) -> None:
     check_context(m, FormatAdapter(get_format("goat"), "goat"), grid_buckets("add,mul", "1-8"), 0, None)
     with pytest.raises(ValueError, match="--max-new-tokens 4000, past its 2048-token limit"):
         check_context(m, FormatAdapter(get_format("goat"), "goat"), grid_buckets("add", "4"), 0, 4000)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["generate", "word-problems", "--n", "100000000000"], ["--n 100000000000", "at most 1000000"]),
+    (["generate", "mathinstruct", "--n-arith", "100000000000", "--sources", "arith"], ["--n-arith", "at most 1000000"]),
+    (["generate", "mathinstruct", "--n-word", "5", "--workers", "100000", "--sources", "word-problems"], ["--workers 100000"]),
+])
+def test_word_problem_generators_are_bounded(tmp_path: Path, args: list[str], words: list[str]) -> None:
+    r, seconds = limited(*args, "--out", str(tmp_path / "w.jsonl"), cwd=tmp_path)
+    refused(r, *words)
+    assert seconds < 15 and list(tmp_path.iterdir()) == []

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from mathwright.data.io import DataError, RecordLog, atomic_write, dumps, read_jsonl, write_json
+from mathwright.data.word_problems import MAX_PROBLEMS
 from mathwright.formats import pot
 
 SOURCES = ("gsm8k", "arith", "word-problems")
@@ -65,6 +66,10 @@ class MathInstructConfig:
         for name in ("n_arith", "n_word", "workers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+        # records are built in memory (and n_arith / n_word each make two): bounded before any work
+        for name, hi in (("n_arith", MAX_PROBLEMS), ("n_word", MAX_PROBLEMS), ("workers", 4 * (os.cpu_count() or 1))):
+            if getattr(self, name) > hi:
+                raise ValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: at most {hi}")
         if self.n_gsm8k is not None and self.n_gsm8k < 0:
             raise ValueError("n_gsm8k must be >= 0")
 

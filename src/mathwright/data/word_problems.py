@@ -21,9 +21,11 @@ import random
 from fractions import Fraction
 from typing import Callable
 
+from mathwright.data.io import InputError
 from mathwright.formats.gsm import check
 from mathwright.solve.calculator import calc
 
+MAX_PROBLEMS = 1_000_000  # a generated set is one list of dicts (~1-2 kB each)
 NAMES = ["Ava", "Ben", "Carla", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jamal", "Kira", "Leo",
          "Mia", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sam", "Tara", "Umar", "Vera", "Wes", "Yuki", "Zoe"]
 ITEMS = [("apple", "apples"), ("notebook", "notebooks"), ("pencil", "pencils"), ("sandwich", "sandwiches"),
@@ -371,6 +373,8 @@ def make_problem(seed: int, index: int, templates: list[str] | None = None, max_
 def generate_word_problems(n: int, seed: int = 0, templates: list[str] | None = None,
                            max_steps: int = 8) -> list[dict]:
     """``n`` distinct, checked word problems (same seed -> same list; a prefix of a larger run)."""
+    if not 0 <= n <= MAX_PROBLEMS:
+        raise InputError(f"--n {n}: at most {MAX_PROBLEMS} word problems (they are built in memory)")
     if templates:
         if templates == ["mini"]:
             templates = list(MINI_TEMPLATES)
@@ -388,5 +392,5 @@ def generate_word_problems(n: int, seed: int = 0, templates: list[str] | None = 
         rec["id"] = f"wp-{seed}-{len(out)}"
         out.append(rec)
         if index > 50 * n + 1000:
-            raise RuntimeError("could not find enough distinct problems")
+            raise InputError(f"--n {n}: these templates gave only {len(out)} distinct problems in {index} draws")
     return out
