@@ -268,3 +268,11 @@ def test_generate_resume_is_announced_and_fresh_regenerates_the_same_bytes(tmp_p
     write_dataset(squares, 40, out, seed=1, shard_size=10, progress=False, fresh=True)
     assert "resuming" not in capsys.readouterr().err
     assert out.read_bytes() == clean.read_bytes()
+
+
+def test_train_max_length_past_the_models_context_is_refused(tmp_path: Path) -> None:
+    data = write_data(tmp_path / "add.jsonl", n=20)
+    r, text = cli("train", str(recipe(tmp_path, data, tmp_path / "run")), "max_length=4096")
+    assert r.exit_code == 2, text
+    assert "max_length 4096 exceeds the model's context of 2048 tokens" in text
+    assert not (tmp_path / "run" / "model").exists()

@@ -373,6 +373,10 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
     train_ds = Dataset.from_dict(load_records(cfg.data, cfg.prompt, cfg.completion, cfg.limit))
     eval_ds = Dataset.from_dict(load_records(cfg.eval_data, cfg.prompt, cfg.completion)) if cfg.eval_data else None
     model, tok = build_model(cfg)
+    ctx = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    if isinstance(ctx, int) and cfg.max_length > ctx:  # positions past the context are not trained
+        raise DataError("config", None, f"max_length {cfg.max_length} exceeds the model's context of {ctx} tokens "
+                                        f"({cfg.model}: max_position_embeddings)")
     set_training_attention(model, cfg.attn_implementation)
     n_cut, longest = (0, 0) if args.packing else count_too_long(tok, train_ds["prompt"], train_ds["completion"],
                                                                   cfg.max_length)
