@@ -97,6 +97,8 @@ def diagnose(prompt: str, resp: str) -> dict:
         want = F.oracle_response(prompt)
     except (ValueError, KeyError, IndexError) as e:
         return {"machine": machine, "kind": kind, "field": f"prompt not understood by the oracle ({e})"}
+    if resp.rstrip("\n") == want.rstrip("\n"):
+        return {"machine": machine, "kind": kind, "field": "none (equals the oracle's response)"}
     n = next((i for i, (a, b) in enumerate(zip(want, resp)) if a != b), min(len(want), len(resp)))
     lines_before = want[:n].count("\n")
     line = want.split("\n")[lines_before] if lines_before < want.count("\n") else ""

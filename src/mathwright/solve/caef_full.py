@@ -189,6 +189,7 @@ def train_full(mix: Mix, out_dir: str | Path, *, preset: str = "tiny-1m", fields
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         st = TrainState(**ck["state"])
+        st.done = False  # the budget of this invocation decides (a rerun may extend it)
         log(f"resumed from {out / 'ckpt.pt'} at step {st.step} ({st.train_seconds / 60:.1f} min trained)")
     params = sum(p.numel() for p in model.parameters())
     budget = minutes * 60
@@ -265,8 +266,8 @@ class DraftVerified:
         self.max_tokens = max_tokens
         self.stats = {"calls": 0, "draft_tokens": 0, "confirmed": 0, "fallback_rows": 0}
 
-    def _verify(self, rows: list[tuple[list[int], list[int]]]) -> list[tuple[list[int], bool]]:
-        """For (prompt ids, draft ids + EOS): (response ids, finished)."""
+    def _verify(self, rows: list[tuple[list[int], list[int]]], cap: int) -> list[tuple[list[int], bool]]:
+        """For (prompt ids, draft ids + EOS): (response ids, finished); responses stop at ``cap`` tokens."""
         import torch
 
         order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]) + len(rows[i][1]))
@@ -298,6 +299,8 @@ class DraftVerified:
                 else:
                     resp = d[:n] + [got[n]]
                     res[k] = (resp[:-1], True) if got[n] == eos else (resp, False)
+                if len(res[k][0]) >= cap:
+                    res[k] = (res[k][0][:cap], True)
                 self.stats["confirmed"] += min(n, len(d))
                 self.stats["draft_tokens"] += len(d)
             i = j
@@ -314,7 +317,7 @@ class DraftVerified:
                 d = ""
             rows.append((tok(p)["input_ids"], tok(d, add_special_tokens=False)["input_ids"][:cfg.max_new_tokens]
                          + [tok.eos_token_id]))
-        res = self._verify(rows)
+        res = self._verify(rows, cfg.max_new_tokens)
         texts = [tok.decode(r, skip_special_tokens=True) for r, _ in res]
         todo = [i for i, (r, fin) in enumerate(res) if not fin and len(r) < cfg.max_new_tokens]
         if todo:

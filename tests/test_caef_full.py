@@ -1,0 +1,125 @@
+"""Full-format CAEF: a tiny model trained a few steps runs through solve/caef.py, and the lock-step oracle
+check catches the wrong step; draft-verified decoding equals token-by-token greedy decoding; training resumes."""
+from __future__ import annotations
+
+import importlib.util
+import random
+from pathlib import Path
+
+import pytest
+
+from mathwright.arith.problem import Problem
+from mathwright.models.base import GenerationConfig
+from mathwright.solve.caef import OracleModel, solve_problems
+
+torch = pytest.importorskip("torch")
+from mathwright.solve.caef_full import DraftVerified, Mix, train_full  # noqa: E402
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_caef_full", Path(__file__).parents[1] / "bench" / "caef_full.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cf")
+    logs: list[str] = []
+    mix = Mix.parse("add:1-2,eq:1-2")
+    kw = dict(preset="tiny-100k", batch_tokens=1024, micro_tokens=1024, threads=1, log=logs.append, log_every=1,
+              warmup=1, bf16=False)
+    train_full(mix, out, max_steps=3, **kw)
+    model, tok, st = train_full(mix, out, max_steps=5, **kw)  # a rerun on the same directory resumes
+    return model, tok, st, logs, out
+
+
+def test_training_resumes_and_records_time(trained):
+    model, tok, st, logs, out = trained
+    assert any("resumed" in line and "step 3" in line for line in logs)
+    assert st.step == 5 and st.tokens > 0 and st.cpu_seconds > 0 and st.train_seconds > 0
+    assert (out / "model" / "config.json").exists() and (out / "train_summary.json").exists()
+    assert not (out / "ckpt.pt.tmp").exists()
+
+
+def test_draft_verified_is_greedy_whatever_the_draft(trained):
+    from mathwright.formats import caef as F
+    from mathwright.models.hf import HFModel
+
+    import copy
+
+    model, tok, *_ = trained
+    # an almost untrained model has near-tied logits, where batch shapes alone can flip an argmax; sharpening
+    # the head keeps the comparison about the algorithm, not float rounding
+    model = copy.deepcopy(model)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(200.0)
+    rng = random.Random(0)
+    prompts = ["\n".join(F.q0_lines("ADD", str(rng.randrange(100)), str(rng.randrange(100)))) + "\n" for _ in range(4)]
+    cfg = GenerationConfig(max_new_tokens=60, batch_size=4)
+    want = [o[0] for o in HFModel(model, tok).generate(prompts, cfg)]
+
+    def bad_draft(p: str) -> str:  # a wrong draft changes only how much one pass confirms, never the output
+        return F.oracle_response(p).replace("1", "7")
+
+    for draft in (None, bad_draft, lambda p: want[prompts.index(p)]):
+        got = [o[0] for o in DraftVerified(model, tok, draft=draft).generate(prompts, cfg)]
+        assert got == want
+
+
+def test_oracle_check_catches_the_untrained_models_first_step(trained):
+    model, tok, *_ = trained
+    run = solve_problems([Problem("add", 12, 34)], DraftVerified(model, tok, fallback_tokens=20), mode="full",
+                         check=True, stop_on_error=True)[0]
+    assert not run.correct and run.first_error.startswith("step 1:")
+    assert run.ok["executor"] == [0, 1] and run.error is not None and run.answer is None
+
+
+class Corrupt(OracleModel):
+    """The oracle, except that call ``k`` writes a wrong carry."""
+
+    def __init__(self, k: int) -> None:
+        self.k, self.calls = k, 0
+
+    def generate(self, prompts, cfg):
+        out = super().generate(prompts, cfg)
+        self.calls += 1
+        if self.calls == self.k:
+            out = [[o[0].replace("[C]1", "[C]0", 1) if "[C]1" in o[0] else o[0].replace("[C]0", "[C]1", 1)] for o in out]
+        return out
+
+
+def test_oracle_check_reports_the_corrupted_step_and_field():
+    bench = _bench()
+    run = solve_problems([Problem("add", 4567, 1234)], Corrupt(3), mode="full", check=True, stop_on_error=True)[0]
+    assert not run.correct and run.first_error.startswith("step 3:")
+    assert run.ok["executor"] == [2, 3]
+    good = solve_problems([Problem("add", 4567, 1234)], Corrupt(99), mode="full", check=True, stop_on_error=True)[0]
+    assert good.correct and good.ok["executor"] == [good.steps, good.steps]
+    import ast
+
+    prompt, resp = run.first_error.split(": ", 1)[1].rsplit(" -> ", 1)
+    d = bench.diagnose(ast.literal_eval(prompt), ast.literal_eval(resp))
+    assert d["kind"] == "executor" and d["machine"] == "ADD" and d["field"] == "carry [C]" and d["line"] == 1
+
+
+def test_diagnose_names_composer_callee_lines():
+    from mathwright.formats import caef as F
+
+    bench = _bench()
+    prompt = "\n".join(F.q0_lines("LMUL", "21", "43")) + "\n"
+    want = F.oracle_response(prompt)
+    lines = want.split("\n")
+    bad = "\n".join(lines[:2] + [lines[2].replace("|1", "|5", 1)] + lines[3:])
+    d = bench.diagnose(prompt, bad)
+    assert d["kind"] == "composer" and d["field"] == "callee q0 state"
+    assert bench.diagnose(prompt, want)["field"].startswith("none")
+    assert bench.diagnose(prompt, want[:-6])["field"] == "callee q0 command"
+
+
+def test_mix_rejects_bad_specs():
+    with pytest.raises(ValueError, match="bad mix entry"):
+        Mix.parse("nope:1-3")
+    with pytest.raises(ValueError, match="lengths must be integers"):
+        Mix.parse("add:a-b")
