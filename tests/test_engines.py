@@ -67,6 +67,27 @@ def test_cli_reports_a_missing_engine_in_one_line(monkeypatch, tmp_path, capsys)
     assert err.startswith("error:") and "llama-cpp-python" in err and "Traceback" not in err
 
 
+class _Scripted:
+    """A backend that continues prompts by their endings (a stand-in for any engine without an HF model)."""
+
+    name = "scripted"
+
+    def generate(self, prompts, cfg):
+        def one(p: str) -> str:
+            for end, text in (("<<", "17*23"), ("<<17*23", "="), ("17*23=", "64>>64"), ("=391>>", "391 done")):
+                if p.endswith(end):
+                    return cut_at_stop(text, cfg.stop)
+            return ""
+        return [[one(p)] * max(1, cfg.n) for p in prompts]
+
+
+def test_calculator_decoding_completes_an_annotation_the_prompt_opened() -> None:
+    from mathwright.solve.calculator import calculator_generate
+
+    out = calculator_generate(_Scripted(), ["Q: 17 times 23?\nA: <<"], GenerationConfig(max_new_tokens=8))
+    assert out == [["17*23=391>>391 done"]]  # not the model's own '64>>64'
+
+
 # ------------------------------------------------------------------------------------------- llama.cpp
 
 @pytest.fixture(scope="module")

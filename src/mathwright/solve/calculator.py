@@ -228,8 +228,9 @@ def calculator_generate(model: Model, prompts: Sequence[str], cfg: GenerationCon
             t = texts[p][j]
             if len(t) >= budget_chars:
                 continue
-            if _open_annotation(t):
-                inj = annotation_result(t + "=")
+            # the annotation may have been opened by the prompt (`... <<`), as the HF processor allows
+            if _open_annotation(prompts[p] + t):
+                inj = annotation_result(prompts[p] + t + "=")
                 texts[p][j] = t + "=" + (inj or "")
                 cont_prompts.append(prompts[p] + texts[p][j])
                 cont_keys.append((p, j))
@@ -250,7 +251,7 @@ def calculator_generate(model: Model, prompts: Sequence[str], cfg: GenerationCon
         active = []
         for (p, j), o in zip(cont_keys, outs):
             texts[p][j] += o[0]
-            if o[0] or _open_annotation(texts[p][j]):
+            if o[0] or _open_annotation(prompts[p] + texts[p][j]):
                 active.append((p, j))
     return [[cut_at_stop(t, user_stop) for t in row] for row in texts]
 
