@@ -3,7 +3,7 @@
 Recommended run (the 2-core machine alone, about 60 min wall in all):
 
     OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE python bench/caef_full.py --out runs/caef_full \\
-        --max-minutes 38 --local-minutes 6 --eval-minutes 13
+        --max-minutes 36 --local-minutes 8 --eval-minutes 13
 
 Rerunning the same command resumes: full-format training from its last checkpoint (every --ckpt-minutes, atomic),
 local-view training restarts only if it had not finished, and finished eval rows are kept (runs/.../eval.json).
@@ -49,7 +49,7 @@ from mathwright.eval.caef_eval import caef_buckets  # noqa: E402
 from mathwright.formats import caef as F  # noqa: E402
 from mathwright.machines.composers import COMPOSERS  # noqa: E402
 from mathwright.solve.caef import CachedModel, solve_problems  # noqa: E402
-from mathwright.solve.caef_full import DraftVerified, Mix, train_full  # noqa: E402
+from mathwright.solve.caef_full import BudgetExceeded, DraftVerified, Mix, train_full  # noqa: E402
 
 SECTION = "CAEF full format, learned"
 MAIN = [("add", "10"), ("sub", "10"), ("eq", "10"), ("lt", "10"), ("gt", "10"), ("mul", "5"), ("div", "10x5")]
@@ -199,8 +199,8 @@ def train_local(out: Path, minutes: float, seed: int, threads: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="runs/caef_full")
-    ap.add_argument("--max-minutes", type=float, default=38.0, help="full-format training budget (wall, training only)")
-    ap.add_argument("--local-minutes", type=float, default=6.0, help="local-view training budget")
+    ap.add_argument("--max-minutes", type=float, default=36.0, help="full-format training budget (wall, training only)")
+    ap.add_argument("--local-minutes", type=float, default=8.0, help="local-view training budget")
     ap.add_argument("--eval-minutes", type=float, default=13.0, help="evaluation budget; rows past it are skipped")
     ap.add_argument("--probe-minutes", type=float, default=None, help="only train this long and print the projection")
     ap.add_argument("--train-digits", type=int, default=12, help="k: executors and SUB trained on 1-k digits")
@@ -253,11 +253,12 @@ def main() -> None:
 
         lmodel = CachedModel(load(str(out / "local" / "model"), dtype="float32"))
     cells = [(op, s, args.n) for op, s in MAIN] + \
-        [(op, str(d), args.n_len) for op in args.len_ops.split(",") if op for d in LEN_DIGITS if d != 10]
+        [(op, str(d), args.n_len) for d in LEN_DIGITS if d != 10 for op in args.len_ops.split(",") if op]
     if "agreement" not in res:
         res["agreement"] = agreement(dv, args.seed)
         log(f"draft-verified vs model.generate: {res['agreement']}")
     t_eval, res["skipped"] = time.time(), []
+    dv.deadline = t_eval + args.eval_minutes * 60
     for op, shape, n in cells:
         for kind, m in (("full", dv), ("local", lmodel)):
             key = f"{kind}:{op}:{shape}:{n}"
@@ -266,7 +267,11 @@ def main() -> None:
             if time.time() - t_eval > args.eval_minutes * 60:
                 res["skipped"].append(key)
                 continue
-            r = run_row(m, op, shape, n, args.seed)
+            try:
+                r = run_row(m, op, shape, n, args.seed)
+            except BudgetExceeded:
+                res["skipped"].append(key + " (budget ran out inside it)")
+                continue
             if kind == "full":
                 r["oracle"] = oracle_cost(op, shape, args.seed)
             res[key] = r

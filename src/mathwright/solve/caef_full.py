@@ -246,6 +246,10 @@ def train_full(mix: Mix, out_dir: str | Path, *, preset: str = "tiny-1m", fields
     return model, tok, st
 
 
+class BudgetExceeded(RuntimeError):
+    """Raised by :meth:`DraftVerified.generate` past its ``deadline`` (an evaluation's time budget)."""
+
+
 class DraftVerified:
     """Greedy decoding of a causal LM, sped up by verifying a draft: ``draft(prompt)`` (here the oracle's next
     step) is scored in one forward pass; the response is the draft's longest prefix that equals the model's
@@ -261,6 +265,7 @@ class DraftVerified:
     def __init__(self, model, tok, draft: Callable[[str], str] | None = None, max_tokens: int = 24_576,
                  fallback_tokens: int | None = None, name: str = "draft-verified") -> None:
         self.model, self.tok, self.name = model, tok, name
+        self.deadline: float | None = None  # time.time() after which generate raises BudgetExceeded
         self.fallback_tokens = fallback_tokens  # None: decode a departed row to the end; n: n tokens past the departure
         self.draft = draft or _oracle_draft
         self.max_tokens = max_tokens
@@ -307,6 +312,8 @@ class DraftVerified:
         return res
 
     def generate(self, prompts: Sequence[str], cfg: GenerationConfig) -> list[list[str]]:
+        if self.deadline is not None and time.time() > self.deadline:
+            raise BudgetExceeded(f"evaluation budget ran out after {self.stats['calls']:,} calls")
         tok = self.tok
         self.stats["calls"] += len(prompts)
         rows = []
