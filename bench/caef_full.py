@@ -3,7 +3,14 @@
 Recommended run (the 2-core machine alone, about 60 min wall in all):
 
     OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE python bench/caef_full.py --out runs/caef_full \\
-        --max-minutes 36 --local-minutes 8 --eval-minutes 13
+        --max-minutes 34 --local-minutes 7 --eval-minutes 16
+
+Budget (estimated, not measured alone): a 1.5-min probe of this configuration (tiny-1m, 0.89M parameters, the
+default mix, mean sequence 260 tokens, ~47 step pairs per step) ran at 4,800 tokens/s with the CPU shared (load
+3.5; 925-3,400 tokens/s at load 8), so alone expect ~7-9k tokens/s: 34 min = ~15-18M tokens = ~1,300-1,600 steps
+= ~60-70k step pairs. Evaluation, if the model were perfect, forwards ~2x the generated tokens (about 18M for the
+seven rows at n = 100, 70% of it 10D/5D's 480 calls per problem); a run stops at its first wrong step, so an
+imperfect model costs far less. Rows past --eval-minutes are reported as skipped.
 
 Rerunning the same command resumes: full-format training from its last checkpoint (every --ckpt-minutes, atomic),
 local-view training restarts only if it had not finished, and finished eval rows are kept (runs/.../eval.json).
@@ -15,6 +22,13 @@ What it does
    LESS_THAN, LMUL + MULD, LDIV + SUBX); see ``--mix``. Reference CAEF's MUL/DIV loop b or q times
    (a 5-digit multiplier means ~300k composer steps), so 5Dx5D and 10D/5D run through LMUL/LDIV, which
    grow with length; their steps are in the same full format (4-line composer calls, callee halt lines).
+   Why the hand loop and not train/sft.py (TRL): the stream is drawn afresh from (seed, step), so a resumed run
+   continues the same data without a dataset file and nothing repeats; the cosine schedule runs over the
+   wall-time budget (TRL's is over max_steps, unknown before the run); batches are length-bucketed, where TRL's
+   CPU packing would let packed sequences attend to each other (its isolation needs flash-attention).
+   ``--variant both`` draws composer prompts half with the reference generator's stale callee halt lines
+   (caef.md section 10) and half with the real ones the loop feeds at inference; executor records are the same in
+   both, and every record is the generator's own, unchanged.
 2. Trains the local-view model as bench/caef.py did (``caef_train.local_table`` + ``train_steps``, tiny-100k).
 3. Runs ``solve/caef.py``'s loop with the oracle check (``stop_on_error``: a run ends at its first wrong step)
    on fresh problems; per row exact %, steps ok %, model calls, tokens generated; the first failing step's
@@ -199,9 +213,9 @@ def train_local(out: Path, minutes: float, seed: int, threads: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="runs/caef_full")
-    ap.add_argument("--max-minutes", type=float, default=36.0, help="full-format training budget (wall, training only)")
-    ap.add_argument("--local-minutes", type=float, default=8.0, help="local-view training budget")
-    ap.add_argument("--eval-minutes", type=float, default=13.0, help="evaluation budget; rows past it are skipped")
+    ap.add_argument("--max-minutes", type=float, default=34.0, help="full-format training budget (wall, training only)")
+    ap.add_argument("--local-minutes", type=float, default=7.0, help="local-view training budget")
+    ap.add_argument("--eval-minutes", type=float, default=16.0, help="evaluation budget; rows past it are skipped")
     ap.add_argument("--probe-minutes", type=float, default=None, help="only train this long and print the projection")
     ap.add_argument("--train-digits", type=int, default=12, help="k: executors and SUB trained on 1-k digits")
     ap.add_argument("--mix", default=None, help="op:LA[xLB][@W],... (default: see default_mix)")
