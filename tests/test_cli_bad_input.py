@@ -110,6 +110,8 @@ def test_malformed_yaml_and_binary(d: Path) -> None:
     (["grade", "gsm8k", "wrong.jsonl", "--out", "o.jsonl"], "wrong.jsonl:1: missing or non-string 'output'"),
     (["rerank", "--samples", "wrong.jsonl", "--out", "r"], "wrong.jsonl:1: missing field 'id'"),
     (["score-examples", "wrong.jsonl"], "wrong.jsonl:1: missing 'ground_truth'"),
+    (["train", QUICK, "data=[wrong.jsonl]", "output_dir=t"], "wrong.jsonl:1: record has no field 'instruction'"),
+    (["solve", "1+1", "--adapters", "ADD=adir", "--model", "tiny-100k"], "ADD=adir"),
 ])
 def test_wrong_field(d: Path, args: list[str], needle: str) -> None:
     bad(args, needle, cwd=d, absent=OUTPUTS)

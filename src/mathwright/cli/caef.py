@@ -151,7 +151,12 @@ def _solve_caef(expr: str, model: str, mode: str = "local", machines: str = "lon
     if adapters:  # MACHINE=DIR,... : a LoRA adapter per machine on the base --model (CAEF's setup)
         from mathwright.solve.caef import AdapterSwitch
 
+        if model == "oracle":
+            fail("--adapters are LoRA adapters on a base model: give it with --model")
         table = dict(item.split("=", 1) for item in adapters.split(",") if "=" in item)
+        for machine, adapter_dir in table.items():
+            if not (Path(adapter_dir) / "adapter_config.json").is_file():
+                fail(f"--adapters {machine}={adapter_dir}: not a LoRA adapter directory (no adapter_config.json)")
         m = AdapterSwitch(model, {k.strip().upper(): v for k, v in table.items()}).models()
     elif model == "oracle":
         m = OracleModel()

@@ -368,10 +368,11 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
         raise DataError("config", None, "no training data: set data: [path.jsonl, ...]")
     out = Path(cfg.output_dir)
     args = sft_config(cfg)  # before any model work: a bad trainer value fails fast
-    # before config.yaml is written: a refused resume leaves the run directory as it was
-    resume = prepare_output_dir(cfg, main=int(os.environ.get("RANK", "0")) == 0)
+    # bad records fail before output_dir is touched
     train_ds = Dataset.from_dict(load_records(cfg.data, cfg.prompt, cfg.completion, cfg.limit))
     eval_ds = Dataset.from_dict(load_records(cfg.eval_data, cfg.prompt, cfg.completion)) if cfg.eval_data else None
+    # before config.yaml is written: a refused resume leaves the run directory as it was
+    resume = prepare_output_dir(cfg, main=int(os.environ.get("RANK", "0")) == 0)
     model, tok = build_model(cfg)
     ctx = getattr(getattr(model, "config", None), "max_position_embeddings", None)
     if isinstance(ctx, int) and cfg.max_length > ctx:  # positions past the context are not trained
