@@ -415,6 +415,5 @@ def write_dataset(
     with atomic_write(str(out) + ".meta.json") as f:
         json.dump(info, f, indent=2)
         f.write("\n")
-    os.chmod(str(out) + ".meta.json", 0o644)  # mkstemp creates 0600; match the data files
     shutil.rmtree(part, ignore_errors=True)
     return info
