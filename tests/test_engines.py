@@ -88,6 +88,16 @@ def test_calculator_decoding_completes_an_annotation_the_prompt_opened() -> None
     assert out == [["17*23=391>>391 done"]]  # not the model's own '64>>64'
 
 
+def test_verifier_sampler_takes_a_spec(tmp_path) -> None:
+    from mathwright.solve.sampling import sample_problems
+
+    probs = [{"id": "p1", "question": "What is 1+2?", "answer": "1+2=<<1+2=3>>3\n#### 3"}]
+    recs = sample_problems("tiny-100k", probs, tmp_path / "s.jsonl", n=2, max_new_tokens=4, progress=False)
+    assert len(recs["p1"]["samples"]) == 2 and recs["p1"]["gold"] == "3"
+    # resumed with nothing left to do: the spec is not even loaded
+    assert sample_problems("no-such-model", probs, tmp_path / "s.jsonl", n=2, progress=False) == recs
+
+
 # ------------------------------------------------------------------------------------------- llama.cpp
 
 @pytest.fixture(scope="module")
