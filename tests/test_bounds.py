@@ -56,6 +56,11 @@ def refused(r: subprocess.CompletedProcess, *words: str, only_line: bool = True)
     (["eval", "arith", "--model", "oracle", "--format", "caef", "--digits", "1-100000000"], ["at most 1000 digits"]),
     (["eval", "arith", "--model", "oracle", "--format", "caef", "--digits", "1-900,1-900,1-900,1-900,1-900,1-900,"
       "1-900,1-900,1-900,1-900,1-900,1-900", "--ops", "add"], ["10800 buckets"]),
+    (["eval", "gsm8k", "--model", "unused", "--n-samples", "0"], ["--n-samples", "between 1 and 1,024", "got 0"]),
+    (["eval", "gsm8k", "--model", "unused", "--n-samples", "100000000"], ["--n-samples", "got 100000000"]),
+    (["eval", "gsm8k", "--model", "unused", "--limit", "0"], ["--limit must be at least 1", "got 0"]),
+    (["eval", "svamp", "--model", "unused", "--batch-size", "0"], ["--batch-size", "got 0"]),
+    (["eval", "gsm8k", "--model", "unused", "--max-new-tokens", "-3"], ["--max-new-tokens", "got -3"]),
 ])
 def test_huge_inputs_exit_2_quickly_under_a_memory_limit(tmp_path: Path, args: list[str], words: list[str]) -> None:
     out = tmp_path / ("x.jsonl" if args[0] == "generate" else "ev")

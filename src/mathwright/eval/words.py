@@ -46,6 +46,24 @@ def _runner(needed: bool, runner: Any) -> Iterator[Any]:
         yield pool
 
 
+# Bounds on the size-like arguments, checked before anything is loaded or written (docs/resume.md).
+MAX_SAMPLES = 1024        # samples per problem (the verifier paper's 100 and self-consistency's 40 fit)
+MAX_BATCH = 4096
+MAX_NEW_TOKENS = 32768
+
+
+def check_sizes(*, n_samples: int | None, limit: int | None, batch_size: int, max_new_tokens: int | None) -> None:
+    """Refuse sizes that cannot mean anything or would eat the machine (ValueError, exit 2 at the CLI)."""
+    bounds = (("--n-samples", n_samples, 1, MAX_SAMPLES), ("--limit", limit, 1, None),
+              ("--batch-size", batch_size, 1, MAX_BATCH), ("--max-new-tokens", max_new_tokens, 1, MAX_NEW_TOKENS))
+    for flag, value, lo, hi in bounds:
+        if value is None:
+            continue
+        if value < lo or (hi is not None and value > hi):
+            want = f"at least {lo}" if hi is None else f"between {lo} and {hi:,}"
+            raise ValueError(f"{flag} must be {want} (got {value})")
+
+
 def run_word_eval(benchmarks: Sequence[str], model: Any, out: str | Path, strategy: str = "cot",
                   n_samples: int | None = None, limit: int | None = None, prompt: str | None = None,
                   seed: int = 0, batch_size: int = 16, max_new_tokens: int | None = None,
@@ -60,6 +78,7 @@ def run_word_eval(benchmarks: Sequence[str], model: Any, out: str | Path, strate
     from mathwright.solve.strategies import STRATEGIES, solve
 
     out = Path(out)
+    check_sizes(n_samples=n_samples, limit=limit, batch_size=batch_size, max_new_tokens=max_new_tokens)
     strat = STRATEGIES.get(strategy).with_samples(n_samples if n_samples and n_samples > 1 else None)
     template = PROMPTS.get(prompt or DEFAULT_PROMPT)
     max_new = max_new_tokens or 512
