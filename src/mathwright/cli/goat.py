@@ -92,9 +92,10 @@ def _iter_lines(path: Path) -> Iterator[tuple[int, str]]:
 def _check_chunk(chunk: list[tuple[int, object]]) -> tuple[Counter, list[tuple[int, str, str]], tuple[int, str] | None]:
     """Check (line, JSON text or record) pairs; return counts per op, (line, problem, record) failures and
     the first unreadable line (not JSON, not an object) as ``(line, problem)``: the file is then bad input."""
-    check, op_of = _FMT["check"], _FMT["op_of"]
+    check, op_of, batch = _FMT["check"], _FMT["op_of"], _FMT.get("check_records")
     counts: Counter = Counter()
     bad: list[tuple[int, str, str]] = []
+    recs: list[tuple[int, dict]] = []
     for i, item in chunk:
         if isinstance(item, str):
             try:
@@ -105,8 +106,11 @@ def _check_chunk(chunk: list[tuple[int, object]]) -> tuple[Counter, list[tuple[i
             rec = item
         if not isinstance(rec, dict):
             return counts, bad, (i, f"expected a JSON object, got {type(rec).__name__}")
+        recs.append((i, rec))
+    # a format that runs programs (pot) checks the whole chunk at once, in one sandbox pool
+    problems = batch([r for _, r in recs], workers=_FMT.get("workers", 1)) if batch else [check(r) for _, r in recs]
+    for (i, rec), problem in zip(recs, problems):
         counts[op_of(rec)] += 1
-        problem = check(rec)
         if problem:
             bad.append((i, problem, json.dumps(rec, ensure_ascii=False)))
     return counts, bad, None
@@ -141,7 +145,10 @@ def check_file(
     except KeyError as e:
         fail(str(e.args[0]))
     check_input_file(file)
-    _FMT.update(check=spec.check, op_of=getattr(spec, "op_of", None) or (lambda r: str(r.get("op", "?"))))
+    # a record-level checker when the format has one (gsm, pot: their ``check`` takes a solution text)
+    _FMT.update(check=getattr(spec, "check_record", None) or spec.check,
+                check_records=getattr(spec, "check_records", None), workers=workers,
+                op_of=getattr(spec, "op_of", None) or (lambda r: str(r.get("op", "?"))))
     unit = "line"
     if file.suffix == ".parquet":
         import pyarrow.parquet as pq
@@ -160,7 +167,8 @@ def check_file(
             items = _iter_lines(file)
     total: Counter = Counter()
     shown = nbad = 0
-    pool = mp.get_context("fork").Pool(workers) if workers > 1 else None
+    # (a batch checker runs its own sandbox workers; forked processes would only nest pools)
+    pool = mp.get_context("fork").Pool(workers) if workers > 1 and not _FMT["check_records"] else None
     try:
         results = pool.imap(_check_chunk, _chunks(items)) if pool else map(_check_chunk, _chunks(items))
         for counts, bad, unreadable in results:

@@ -147,13 +147,37 @@ def is_correct(completion: str, gold: Any) -> bool:
     return a is not None and b is not None and a == b
 
 
+def check_record(rec: dict) -> str | None:
+    """``mathwright check --format gsm``: one GSM8K record (``question``, and ``answer`` holding the annotated
+    solution with its ``#### N`` line); None when valid, else every problem in one line.
+
+    Lenient (``strict=False``) so real GSM8K files pass: a value rounded to its decimal places counts,
+    wrong arithmetic does not. Line numbers inside the message count lines of the solution.
+
+    >>> check_record({"question": "q", "answer": "2 * 3 = <<2*3=6>>6\\n#### 6"}) is None
+    True
+    >>> check_record({"question": "q", "answer": "2 * 3 = <<2*3=7>>7\\n#### 7"})
+    'solution line 1: annotation <<2*3=7>>: 2*3 = 6, not 7'
+    """
+    ans = rec.get("answer")
+    if not isinstance(ans, str):
+        return "no 'answer' string (a GSM8K record is {question, answer})"
+    res = check(ans, strict=False)
+    if res.ok:
+        return None
+    return "; ".join("solution " + e if e.startswith("line ") else e for e in res.errors)
+
+
 class _Format:
-    """The object registered as ``FORMATS['gsm']`` (render / parse / check)."""
+    """The object registered as ``FORMATS['gsm']`` (render / parse / check; ``check_record`` and ``op_of``
+    for ``mathwright check``)."""
 
     name = "gsm"
     render = staticmethod(render)
     parse = staticmethod(parse)
     check = staticmethod(check)
+    check_record = staticmethod(check_record)
+    op_of = staticmethod(lambda rec: str(rec.get("template", "gsm")))
 
 
 FORMAT = _Format()

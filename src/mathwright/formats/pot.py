@@ -417,14 +417,46 @@ def check(record: dict | str, gold: str | None = None, pool: Any = None) -> PotC
     return check_many([program], [str(gold)], pool=pool)[0]
 
 
+def check_records(records: Sequence[dict], pool: Any = None, workers: int = 1) -> list[str | None]:
+    """``mathwright check --format pot``: run each record's program (``output``) in the sandbox, all of them
+    in one pool; None for a valid record, else the problem. A record with an ``answer`` must print it (its
+    last printed line, compared by value); one without (MAmmoTH-style ``{instruction, output, source}``)
+    must run and print something."""
+    programs: list[str | None] = []
+    golds: list[str] = []
+    problems: list[str | None] = []
+    for rec in records:
+        out = rec.get("output")
+        problems.append(None if isinstance(out, str) else "no 'output' string (a PoT record is {instruction, output, answer})")
+        programs.append(parse(out) if isinstance(out, str) else None)
+        golds.append(str(rec["answer"]) if rec.get("answer") is not None else "")
+    ran = check_many(programs, golds, pool=pool, workers=workers)
+    for i, (rec, r) in enumerate(zip(records, ran)):
+        if problems[i]:
+            continue
+        if r.status == "no_program":
+            problems[i] = "no program in 'output' (no fenced code block, no print( call)"
+        elif r.status == "wrong_answer" and rec.get("answer") is None:
+            problems[i] = None if r.got is not None else "the program printed nothing"
+        elif r.status == "wrong_answer":
+            problems[i] = f"the program prints {r.got!r}, the answer is {rec['answer']!r}" if r.got is not None \
+                else f"the program printed nothing, the answer is {rec['answer']!r}"
+        elif not r.ok:
+            problems[i] = f"the program failed in the sandbox ({r.status}" + (f": {r.error}" if r.error else "") + ")"
+    return problems
+
+
 class _Format:
-    """The object registered as ``FORMATS['pot']`` (render / parse / check)."""
+    """The object registered as ``FORMATS['pot']`` (render / parse / check; ``check_records`` and
+    ``op_of`` for ``mathwright check``)."""
 
     name = "pot"
     trigger = TRIGGER
     render = staticmethod(render)
     parse = staticmethod(parse)
     check = staticmethod(check)
+    check_records = staticmethod(check_records)
+    op_of = staticmethod(lambda rec: "pot")
 
 
 FORMAT = _Format()
