@@ -139,8 +139,11 @@ def test_rerank_mismatched_list_lengths(d: Path) -> None:
     (["validate", QUICK, "mode=bogus"], "bogus"),
     (["validate", QUICK, "trainer.lr_scheduler_type=cosinee"], "cosinee"),
     (["validate", QUICK, "trainer.no_such_key=1"], "no_such_key"),
-    (["validate", VERIFIER, "level=bogus"], "level"),  # as train-verifier refuses it
-    (["train-verifier", VERIFIER, "level=bogus", "out=v"], "level"),
+    # validate and train-verifier load through one load_recipe: the same field, the same allowed values
+    (["validate", VERIFIER, "level=bogus"], "level must be 'token' or 'solution', got 'bogus'"),
+    (["train-verifier", VERIFIER, "level=bogus", "out=v"], "level must be 'token' or 'solution', got 'bogus'"),
+    (["validate", VERIFIER, "value_loss=l1"], "value_loss must be 'bce' or 'mse', got 'l1'"),
+    (["train-verifier", VERIFIER, "value_loss=l1", "out=v"], "value_loss must be 'bce' or 'mse', got 'l1'"),
     (["train", QUICK, "model=tiny-1mm", "output_dir=t"], "tiny-1mm"),
 ])
 def test_unknown_name(d: Path, args: list[str], needle: str) -> None:
