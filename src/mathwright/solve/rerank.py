@@ -24,8 +24,18 @@ def best_of_n(preds: Sequence[str | None], scores: Sequence[float]) -> str | Non
 
 
 def majority_vote(preds: Sequence[str | None], scores: Sequence[float] | None = None) -> str | None:
-    """The most frequent readable answer. Ties: the higher total score if ``scores`` is given, then the
-    answer that appeared first."""
+    """The most frequent readable answer: the one majority vote of mathwright (self-consistency in
+    ``solve/strategies.py``, vote@N and the verifier's top-k vote here).
+
+    Tie rule (one, lexicographic): most votes; then, only when ``scores`` are given (the top-k vote), the
+    higher total verifier score; then the answer that appeared first in ``preds``. Without scores this is
+    self-consistency as MAmmoTH's ``run_open_sc.py`` computes it (``Counter.most_common``: first seen wins)
+    over the readable answers; Cobbe et al. (2021) leave the top-k tie open, and the verifier's scores
+    break it. ``None`` (unreadable) never votes.
+
+    >>> majority_vote(["3", "4", "4", "3"]), majority_vote(["3", "4", "4", "3"], [0.1, 0.2, 0.3, 0.1])
+    ('3', '4')
+    """
     count: dict[str, int] = defaultdict(int)
     total: dict[str, float] = defaultdict(float)
     first: dict[str, int] = {}

@@ -7,12 +7,11 @@ runner (the sandbox pool; model code never runs in this process), and returns on
 
 >>> STRATEGIES.get("vote").n, STRATEGIES.get("hybrid").mode
 (10, 'hybrid')
->>> majority(["18", None, "17", "18"])
+>>> majority_vote(["18", None, "17", "18"])
 '18'
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, Sequence
 
@@ -23,6 +22,7 @@ from mathwright.eval.score import REFERENCE_SCORES, mammoth_fields, mammoth_prog
 from mathwright.models.base import GenerationConfig, Model
 from mathwright.registry import Registry
 from mathwright.solve.prompts import PromptTemplate, extract_program
+from mathwright.solve.rerank import majority_vote
 
 
 @dataclass(frozen=True)
@@ -66,15 +66,6 @@ class Runner(Protocol):
     ``error`` and ``answer`` (the ``ans``/``answer`` variable, as text) attributes."""
 
     def map(self, codes: Sequence[str]) -> list[Any]: ...
-
-
-def majority(preds: Sequence[str | None]) -> str | None:
-    """The most common non-empty answer; ties go to the answer seen first."""
-    votes = Counter(p for p in preds if p is not None)
-    if not votes:
-        return None
-    best = max(votes.values())
-    return next(p for p in preds if p is not None and votes[p] == best)
 
 
 def _cot_samples(model: Model, template: PromptTemplate, problems: Sequence[WordProblem], n: int,
@@ -146,7 +137,7 @@ def solve(strategy: Strategy, problems: Sequence[WordProblem], model: Model, tem
     records = []
     for p, ss in zip(problems, samples):
         preds = [s["pred"] for s in ss]
-        pred = majority(preds) if strategy.aggregator == "majority" else preds[0]
+        pred = majority_vote(preds) if strategy.aggregator == "majority" else preds[0]
         rec: dict = {"id": p.id, "benchmark": p.benchmark, "gold": p.gold, "answer_type": p.answer_type,
                      "strategy": strategy.name, "pred": pred, "correct": answers_equal(pred, p.gold, p.answer_type),
                      "answered_by": ss[0]["mode"] if strategy.aggregator == "first" else "vote"}
