@@ -29,33 +29,23 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from mathwright.arith.problem import Problem
-from mathwright.data.io import RecordLog, read_jsonl, write_json
+from mathwright.data.io import RecordLog, write_json
 from mathwright.eval.arith_suites import Bucket, bucket_problems, check_size, resolve_buckets
 from mathwright.eval.metrics import canonical_answer, digit_match, exact_match, summarize
 from mathwright.eval.report import markdown_table, write_heatmap, write_report
 from mathwright.models.base import GenerationConfig, Model
 
 DEFAULT_TEMPLATE = "{instruction}\nAnswer: "  # Goat's inference prompt (goat.md §5); the trainer's default
-# Our own formats, usable even when the shared registry does not list them.
-_BUILTIN_FORMATS = {"reversed": "mathwright.formats.reversed:FORMAT", "scratchpad": "mathwright.formats.scratchpad:FORMAT",
-                    "padded": "mathwright.formats.padded:FORMAT", "padded8": "mathwright.formats.padded:FORMAT8"}
 
 
 def get_format(name: str) -> Any:
-    """The format object (a module with ``render`` and ``parse``) registered as ``name``."""
-    registry = None
-    try:
-        from mathwright.formats.registry import FORMATS as registry  # type: ignore[no-redef]
-    except ImportError:  # the shared registry is optional for our own formats
-        pass
-    if registry is not None and name in registry:
-        obj = registry.get(name)
+    """The format object (a module with ``render`` and ``parse``) registered as ``name`` in ``FORMATS``."""
+    from mathwright.formats.registry import FORMATS
+
+    if name in FORMATS:
+        obj = FORMATS.get(name)
         return importlib.import_module(obj) if isinstance(obj, str) else obj
-    if name in _BUILTIN_FORMATS:
-        module, attr = _BUILTIN_FORMATS[name].split(":")
-        return getattr(importlib.import_module(module), attr)
-    known = sorted(set(registry.names() if registry is not None else []) | set(_BUILTIN_FORMATS) | {"caef"})
-    raise ValueError(f"unknown format {name!r}; known: {', '.join(known)}")
+    raise ValueError(f"unknown format {name!r}; known: {', '.join(FORMATS.names())}")
 
 
 class FormatAdapter:
@@ -258,8 +248,3 @@ def run_arith_eval(model: str | Model, out: str | os.PathLike, fmt: str = "goat"
     if print_table:
         print(markdown_table(metrics))
     return metrics
-
-
-def load_predictions(path: str | os.PathLike) -> list[dict]:
-    """Read a predictions.jsonl back (errors name the file and line)."""
-    return [r for _, r in read_jsonl(path)]

@@ -180,14 +180,6 @@ def _words(text: str) -> list[str]:
     return [w.lower().replace("'", "") for w in _WORD.findall(text)]
 
 
-def _trim(words: list[str]) -> list[str]:
-    while words and words[0] in _STOP:
-        words = words[1:]
-    while words and words[-1] in _STOP:
-        words = words[:-1]
-    return words
-
-
 def name_for(step: Step) -> str | None:
     """A readable variable name from the words after the result (``24 clips in May`` -> ``clips``),
     else from the words just before the expression; None when nothing usable is found."""

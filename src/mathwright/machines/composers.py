@@ -252,10 +252,6 @@ def comp_result(c: Comp) -> str:
     return c.get("out") or "0"
 
 
-def is_composer(m: str) -> bool:
-    return m in COMPOSERS
-
-
 def run_machine(m: str, a: str, b: str = "") -> str:
     """Run any machine to halt with the oracle; the reversed result (or True/False)."""
     if m in EXECUTORS:

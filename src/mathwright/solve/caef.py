@@ -252,13 +252,6 @@ def solve_problems(problems: Sequence[Problem], model: Model | Mapping[str, Mode
     return runs
 
 
-def solve_text(expr: str, model: Model | Mapping[str, Model], mode: str = "local", machines: str = "long") -> Run:
-    """Solve one expression such as ``'45+67'``."""
-    from mathwright.arith.problem import parse_expr
-
-    return solve_problems([parse_expr(expr.replace("//", "/"))], model, mode=mode, machines=machines, keep_trace=True)[0]
-
-
 class AdapterSwitch:
     """One base model with a LoRA adapter per machine (CAEF's setup): ``models()`` maps each machine name
     to a Model that activates that machine's adapter; ``"*"`` is the base with adapters disabled."""

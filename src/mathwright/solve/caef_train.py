@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Sequence
 
 from mathwright.arith.problem import Problem
-from mathwright.formats.caef_data import make_records
 
 
 def _problems(ops: Sequence[str], digits: tuple[int, int], n: int, rng: random.Random) -> list[Problem]:
@@ -53,17 +52,6 @@ def local_table(ops: Sequence[str], digits: tuple[int, int] = (1, 8), n: int = 3
             p, resp = line.split("= ", 1)
             table[(p + "=", resp)] += 1
     return table
-
-
-def full_pairs(op: str, digits: tuple[int, int], n: int, seed: int = 0) -> list[tuple[str, str]]:
-    """Full-format CAEF step pairs (fixed variant) for ``op`` with operand lengths in ``digits``."""
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        la, lb = rng.randint(*digits), rng.randint(*digits)
-        out += [(r["instruction"], r["output"]) for r in make_records(op, la, lb, rng, mode="full", compat=False,
-                                                                      keep=1000)]
-    return out
 
 
 @dataclass
