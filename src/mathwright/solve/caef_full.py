@@ -90,17 +90,44 @@ class Mix:
         return out[:n]
 
 
-def encode(tok, pairs: Sequence[tuple[str, str]]) -> list[tuple[list[int], int]]:
-    """(token ids of prompt + response + EOS, prompt length) per pair."""
-    out = []
-    for p, r in pairs:
-        pi = tok(p)["input_ids"]
-        ri = tok(r, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-        out.append((pi + ri, len(pi)))
+def command_chars(response: str) -> list[bool]:
+    """Per character of ``response``: is it on a command line (``CMD...`` or the halt line)?
+
+    Those lines carry the step's decision (the digit written, the carry, the next state, the callee called);
+    the rest of a full-format response is the previous state with the previous command applied, mostly a copy.
+
+    >>> m = command_chars("ADD, q1, |2[HEAD1]\\nCMD: [C] 1, q1\\n")
+    >>> "".join("^" if b else "." for b in m)
+    '...................^^^^^^^^^^^^^^^'
+    """
+    out: list[bool] = []
+    for line in response.splitlines(keepends=True):
+        out += [line.startswith(("CMD", "No command"))] * len(line)
     return out
 
 
-def micro_batches(seqs: list[tuple[list[int], int]], max_tokens: int) -> list[list[tuple[list[int], int]]]:
+Seq = tuple[list[int], int, "list[float] | None"]
+
+
+def encode(tok, pairs: Sequence[tuple[str, str]], cmd_weight: float = 1.0) -> list[Seq]:
+    """(token ids of prompt + response + EOS, prompt length, per-response-token loss weights) per pair.
+
+    With ``cmd_weight`` != 1 the response is encoded character by character (exact for the char tokenizer
+    ``train_full`` builds) and tokens on command lines weigh ``cmd_weight``; otherwise weights are None (all 1)."""
+    out: list[Seq] = []
+    for p, r in pairs:
+        pi = tok(p)["input_ids"]
+        ri = tok(r, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        w = None
+        if cmd_weight != 1.0:
+            if len(ri) != len(r) + 1:
+                raise ValueError("cmd_weight needs a character-level tokenizer (one token per character)")
+            w = [cmd_weight if c else 1.0 for c in command_chars(r)] + [1.0]
+        out.append((pi + ri, len(pi), w))
+    return out
+
+
+def micro_batches(seqs: list[Seq], max_tokens: int) -> list[list[Seq]]:
     """Sort by length and cut into groups whose padded size (rows x longest) stays under ``max_tokens``."""
     seqs = sorted(seqs, key=lambda s: len(s[0]))
     groups, cur = [], []
@@ -115,19 +142,22 @@ def micro_batches(seqs: list[tuple[list[int], int]], max_tokens: int) -> list[li
 def _tensors(group, pad: int):
     import torch
 
-    L = max(len(x) for x, _ in group)
+    L = max(len(x) for x, _, _ in group)
     X = torch.full((len(group), L), pad, dtype=torch.long)
     Y = torch.full((len(group), L), -100, dtype=torch.long)
     M = torch.zeros((len(group), L), dtype=torch.long)
-    for i, (x, pl) in enumerate(group):
+    W = torch.zeros((len(group), L), dtype=torch.float)
+    for i, (x, pl, w) in enumerate(group):
         X[i, :len(x)] = torch.tensor(x)
         Y[i, pl:len(x)] = torch.tensor(x[pl:])
         M[i, :len(x)] = 1
-    return X, Y, M
+        W[i, pl:len(x)] = torch.tensor(w) if w is not None else 1.0
+    return X, Y, M, W
 
 
-def response_loss(model, X, Y, M):
-    """Mean cross-entropy over response tokens; only those positions go through the LM head."""
+def response_loss(model, X, Y, M, W=None):
+    """Cross-entropy over response tokens (only those positions go through the LM head): (weighted mean,
+    plain mean, token count, weight sum). ``W`` holds per-position weights (None: all 1)."""
     import torch.nn.functional as Fn
 
     keep = (Y[:, 1:] != -100)
@@ -135,7 +165,11 @@ def response_loss(model, X, Y, M):
     logits = model(input_ids=X, attention_mask=M, use_cache=False, logits_to_keep=keep).logits
     logits = logits.reshape(-1, logits.size(-1)).float()
     tgt = Y[:, 1:][keep[:, :-1]]
-    return Fn.cross_entropy(logits, tgt), int(tgt.numel())
+    ce = Fn.cross_entropy(logits, tgt, reduction="none")
+    if W is None:
+        return ce.mean(), ce.mean().detach(), int(tgt.numel()), float(tgt.numel())
+    w = W[:, 1:][keep[:, :-1]]
+    return (ce * w).sum() / w.sum(), ce.mean().detach(), int(tgt.numel()), float(w.sum())
 
 
 @dataclass
@@ -167,8 +201,11 @@ def train_full(mix: Mix, out_dir: str | Path, *, preset: str = "tiny-1m", fields
                minutes: float = 40.0, batch_tokens: int = 16_384, micro_tokens: int = 8_192, lr: float = 2e-3,
                warmup: int = 100, seed: int = 0, threads: int = 2, bf16: bool = True, variant: str = "both",
                ckpt_minutes: float = 3.0, max_steps: int | None = None, log_every: int = 10,
-               log: Callable[[str], None] = print) -> tuple[Any, Any, TrainState]:
-    """Train (or resume) a tiny LLaMA on the full-format stream for ``minutes`` of training wall time."""
+               cmd_weight: float = 1.0, log: Callable[[str], None] = print) -> tuple[Any, Any, TrainState]:
+    """Train (or resume) a tiny LLaMA on the full-format stream for ``minutes`` of training wall time.
+
+    ``cmd_weight``: loss weight of command-line tokens (:func:`command_chars`) against 1 for the rest; the
+    logged loss is the plain per-token mean either way."""
     import torch
 
     from mathwright.models.tiny import build_tiny
@@ -184,6 +221,8 @@ def train_full(mix: Mix, out_dir: str | Path, *, preset: str = "tiny-1m", fields
     st = TrainState()
     meta = {"preset": preset, "fields": fields, "seed": seed, "lr": lr, "batch_tokens": batch_tokens,
             "variant": variant, "mix": [c.__dict__ for c in mix.classes], "minutes": minutes}
+    if cmd_weight != 1.0:  # only when set, so earlier checkpoints' metadata reads the same
+        meta["cmd_weight"] = cmd_weight
     if (out / "ckpt.pt").exists():
         ck = torch.load(out / "ckpt.pt", weights_only=False)
         model.load_state_dict(ck["model"])
@@ -195,7 +234,7 @@ def train_full(mix: Mix, out_dir: str | Path, *, preset: str = "tiny-1m", fields
     budget = minutes * 60
     # the number of pairs per batch that fills batch_tokens, from the mix's mean length
     probe = encode(tok, mix.sample(random.Random(f"{seed}|probe"), 256, variant))
-    per = max(1, int(batch_tokens / (sum(len(x) for x, _ in probe) / len(probe))))
+    per = max(1, int(batch_tokens / (sum(len(x) for x, _, _ in probe) / len(probe))))
     model.train()
     t_save = time.time()
     while not st.done:
@@ -208,21 +247,22 @@ def train_full(mix: Mix, out_dir: str | Path, *, preset: str = "tiny-1m", fields
         for g in opt.param_groups:
             g["lr"] = cur_lr
         rng = random.Random(f"{seed}|batch|{st.step}")  # the batch is a function of (seed, step): resumable
-        seqs = encode(tok, mix.sample(rng, per, variant))
-        n_target = sum(len(x) - pl for x, pl in seqs)
+        seqs = encode(tok, mix.sample(rng, per, variant), cmd_weight)
+        n_target = sum(len(x) - pl for x, pl, _ in seqs)
+        w_target = sum(len(x) - pl if w is None else sum(w) for x, pl, w in seqs)
         opt.zero_grad(set_to_none=True)
         loss_sum = 0.0
         for group in micro_batches(seqs, micro_tokens):
-            X, Y, M = _tensors(group, tok.pad_token_id)
+            X, Y, M, W = _tensors(group, tok.pad_token_id)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss, n = response_loss(model, X, Y, M)
-            (loss * n / n_target).backward()
-            loss_sum += float(loss.detach()) * n
+                loss, plain, n, wsum = response_loss(model, X, Y, M, W if cmd_weight != 1.0 else None)
+            (loss * wsum / w_target).backward()
+            loss_sum += float(plain) * n
             st.padded += X.numel()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         st.step += 1
-        st.tokens += sum(len(x) for x, _ in seqs)
+        st.tokens += sum(len(x) for x, _, _ in seqs)
         st.target_tokens += n_target
         st.loss = loss_sum / n_target
         st.train_seconds += time.time() - t0
