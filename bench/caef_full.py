@@ -223,6 +223,8 @@ def main() -> None:
     ap.add_argument("--preset", default="tiny-1m")
     ap.add_argument("--fields", default="{}", help="LlamaConfig fields over the preset, JSON")
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--cmd-weight", type=float, default=1.0,
+                    help="loss weight of command-line tokens (bench/caef_full_probe.py; 1 = plain mean)")
     ap.add_argument("--batch-tokens", type=int, default=12_288)
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
     ap.add_argument("--n", type=int, default=100, help="problems per main row")
@@ -249,7 +251,8 @@ def main() -> None:
     model, tok, st = train_full(mix, out / ("probe" if args.probe_minutes else "full"), preset=args.preset,
                                 fields=fields, minutes=minutes, batch_tokens=args.batch_tokens, lr=args.lr,
                                 seed=args.seed, threads=args.threads, bf16=not args.no_bf16,
-                                variant=args.variant, ckpt_minutes=args.ckpt_minutes, log=log)
+                                variant=args.variant, ckpt_minutes=args.ckpt_minutes, cmd_weight=args.cmd_weight,
+                                log=log)
     if args.probe_minutes:
         rate = st.tokens / st.train_seconds
         print(f"probe: {st.step} steps, {st.tokens:,} tokens in {st.train_seconds / 60:.1f} min = {rate:,.0f} tok/s "
@@ -307,6 +310,8 @@ def main() -> None:
 
 def report(res: dict, s: dict, local: dict | None, args, load0, load1, wall: float, ru) -> str:
     tps = s["tokens"] / max(s["train_seconds"], 1e-9)
+    cw = (f" (command-line tokens weighted {s['cmd_weight']:g}x, loss figures the plain mean)"
+          if s.get("cmd_weight", 1.0) != 1.0 else "")
     lines = [
         f"Full-format model: tiny LLaMA from scratch ({s['params']:,} parameters, preset {s['preset']}"
         f"{', ' + json.dumps(s['fields']) if s['fields'] else ''}), char tokenizer, trained by the hand loop in "
@@ -314,7 +319,7 @@ def report(res: dict, s: dict, local: dict | None, args, load0, load1, wall: flo
         f"{s['step']:,} steps of ~{s['pairs_per_batch']} step pairs ({s['tokens'] / 1e6:.1f}M tokens, "
         f"{tps:,.0f} tokens/s, padding {1 - s['tokens'] / max(s['padded'], 1):.1%}, loss at the end {s['loss']:.4f}) "
         f"on a fresh stream of `mathwright generate caef --mode full` records (variant {s['variant']}), loss on the "
-        f"response only, bf16 autocast, {args.threads} threads. Mix: `{args.mix or default_mix(args.train_digits)}`.",
+        f"response only{cw}, bf16 autocast, {args.threads} threads. Mix: `{args.mix or default_mix(args.train_digits)}`.",
         "",
         "Loop: `solve/caef.py` (full mode, the \"long\" composers LMUL/LDIV for x and /, whose steps grow with operand "
         "length; reference MUL/DIV loop b or q times) with the lock-step oracle check; a run ends at its first "

@@ -123,3 +123,24 @@ def test_mix_rejects_bad_specs():
         Mix.parse("nope:1-3")
     with pytest.raises(ValueError, match="lengths must be integers"):
         Mix.parse("add:a-b")
+
+
+def test_cmd_weight_weighs_only_command_lines_and_changes_the_update(tmp_path):
+    from mathwright.models.tiny import char_tokenizer
+    from mathwright.solve.caef_full import command_chars, encode
+
+    tok = char_tokenizer()
+    pairs = Mix.parse("add:3").sample(random.Random(0), 2, "fixed")
+    (ids, pl, w), _ = encode(tok, pairs, cmd_weight=7.0)
+    resp = pairs[0][1]
+    assert len(w) == len(ids) - pl == len(resp) + 1
+    on = [c for c, x in zip(resp, command_chars(resp)) if x]
+    assert "".join(on).startswith(("CMD", "No command")) and set(w[:-1]) == {1.0, 7.0}
+    assert [wi == 7.0 for wi in w[:-1]] == command_chars(resp)
+    assert encode(tok, pairs)[0][2] is None  # weight 1: no per-token weights at all
+    kw = dict(preset="tiny-100k", batch_tokens=1024, micro_tokens=1024, threads=1, log=lambda s: None, warmup=1,
+              bf16=False, max_steps=2)
+    m1, _, _ = train_full(Mix.parse("add:1-2"), tmp_path / "a", **kw)
+    m7, _, _ = train_full(Mix.parse("add:1-2"), tmp_path / "b", cmd_weight=7.0, **kw)
+    diff = sum(float((p - q).abs().sum()) for p, q in zip(m1.parameters(), m7.parameters()))
+    assert diff > 0  # same seed, same stream: only the weighting differs
