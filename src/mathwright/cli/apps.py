@@ -1,5 +1,5 @@
 """The typer apps every command module attaches to (one module per pipeline area), and the one place bad
-input becomes an error line: commands and library code raise :class:`~mathwright.data.io.InputError` (or a
+input becomes an error line: commands and library code raise :class:`~mathwright.io.InputError` (or a
 click usage error, or an ``OSError`` naming a path) and :class:`Group` prints ``error: ...`` and exits 2."""
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ except ImportError:  # older typer: the click package itself
     from click.exceptions import NoArgsIsHelpError  # type: ignore[assignment]
 
 from mathwright import __version__
-from mathwright.data.io import InputError
+from mathwright.io import InputError
 
 err = Console(stderr=True)
 

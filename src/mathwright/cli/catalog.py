@@ -63,10 +63,10 @@ def ls_cmd(kind: Optional[str] = typer.Argument(None, help=f"one of: {', '.join(
 
 def load_recipe(config: Path, overrides: list[str], kind: Optional[str] = None, inputs: bool = False):
     """``(kind, config object)`` for a recipe, every key, type, range and registry name checked, raising
-    :class:`~mathwright.data.io.InputError` naming the file (line) or override and the key. ``validate``,
+    :class:`~mathwright.io.InputError` naming the file (line) or override and the key. ``validate``,
     ``train`` and ``train-verifier`` all load through here, so what validate passes the trainers accept.
     ``inputs=True`` (the trainers) also requires the data files and the model to exist, before anything loads."""
-    from mathwright.data.io import DataError, check_input_file
+    from mathwright.io import DataError, check_input_file
     from mathwright.models.tiny import PRESETS, is_preset
     from mathwright.train.config import ConfigError, _hint, check_bounds
 

@@ -33,7 +33,7 @@ def eval_cmd(
     fresh: bool = typer.Option(False, "--fresh", help="discard earlier predictions in --out instead of resuming"),
 ) -> None:
     """Evaluate a model. Example: ``mathwright eval arith --model runs/q/model --suite goat --n 50 --out runs/q/eval``."""
-    from mathwright.data.io import check_output_path
+    from mathwright.io import check_output_path
 
     check_model(model)  # before --out is touched
     check_output_path(out, directory=True)

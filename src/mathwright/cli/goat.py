@@ -82,7 +82,7 @@ def generate_goat(
 
 
 def _iter_lines(path: Path) -> Iterator[tuple[int, str]]:
-    from mathwright.data.io import read_lines
+    from mathwright.io import read_lines
 
     for i, line in read_lines(path):
         if line.strip():
@@ -137,7 +137,7 @@ def check_file(
     """Re-verify every record of a dataset; print counts per op and each invalid record with its line.
     Exit 0 only when all records are valid (1 when some are not, 2 on unreadable input: a line that is not
     JSON, no records)."""
-    from mathwright.data.io import DataError, check_input_file, read_records
+    from mathwright.io import DataError, check_input_file, read_records
     from mathwright.formats.registry import FORMATS
 
     try:

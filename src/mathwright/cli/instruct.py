@@ -29,7 +29,7 @@ def mathinstruct_cmd(
     """
     from mathwright.data.mathinstruct import MathInstructConfig, generate_mathinstruct, meta_path, yield_table
 
-    from mathwright.data.io import check_output_path
+    from mathwright.io import check_output_path
 
     if out.suffix not in (".jsonl", ".json"):
         fail(f"--out must end in .jsonl or .json, got {out.name!r}")

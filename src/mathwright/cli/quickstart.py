@@ -82,7 +82,7 @@ def run_quickstart(out: Path, smoke: bool = False, config: Optional[Path] = None
     from mathwright.eval.report import markdown_table
     from mathwright.train.sft import train
 
-    from mathwright.data.io import check_output_path
+    from mathwright.io import check_output_path
 
     plan = PLANS["smoke" if smoke else "full"]
     t0 = time.time()

@@ -22,7 +22,7 @@ def sandbox_run_cmd(
 
     Example: ``mathwright sandbox run solution.py --timeout 5``
     """
-    from mathwright.data.io import check_input_file
+    from mathwright.io import check_input_file
     from mathwright.sandbox import Limits, SandboxError, SandboxPool
     from mathwright.sandbox._launch import ISOLATIONS
 

@@ -30,7 +30,7 @@ def train_cmd(
     _, cfg = load_recipe(config, list(overrides or []), kind="sft", inputs=True)  # everything checked, nothing loaded
     if not cfg.data:
         fail(f"{config}: no training data: set data: [path.jsonl, ...] (or the override data=[path.jsonl])")
-    from mathwright.data.io import InputError
+    from mathwright.io import InputError
     from mathwright.train.sft import train
 
     try:

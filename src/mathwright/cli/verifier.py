@@ -20,7 +20,7 @@ def word_problems_cmd(
 ) -> None:
     """Synthetic GSM8K-format word problems, every answer checked. Example:
     ``mathwright generate word-problems --n 1000 --seed 0 --out wp.jsonl``."""
-    from mathwright.data.io import atomic_write, check_output_path, dumps
+    from mathwright.io import atomic_write, check_output_path, dumps
     from mathwright.data.word_problems import ALL_TEMPLATES, generate_word_problems
 
     check_output_path(out)
@@ -69,7 +69,7 @@ def rerank_cmd(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Score samples with a verifier; report test@N, verifier@N, vote@N and top-k vote with curves over N."""
-    from mathwright.data.io import DataError, check_output_path, read_records, write_json
+    from mathwright.io import DataError, check_output_path, read_records, write_json
     from mathwright.eval.verifier_metrics import evaluate, plot_curves
     from mathwright.train.verifier import AGGREGATES
 
@@ -115,7 +115,7 @@ def score_examples_cmd(
     path: Path = typer.Argument(..., help="OpenAI's grade_school_math/data/example_model_solutions.jsonl"),
 ) -> None:
     """Grade every system in OpenAI's released example solutions by final answer (published: 21.7 / 39.0 / 34.7 / 56.3%)."""
-    from mathwright.data.io import DataError
+    from mathwright.io import DataError
     from mathwright.eval.verifier_metrics import score_example_solutions
 
     res = score_example_solutions(path)

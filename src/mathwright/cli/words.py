@@ -22,7 +22,7 @@ def grade_cmd(
     Example: ``mathwright grade gsm8k preds.jsonl --out graded.jsonl``
     """
     from mathwright.data.benchmarks import BENCHMARKS
-    from mathwright.data.io import DataError, atomic_write, check_input_file, check_output_path, dumps, read_jsonl
+    from mathwright.io import DataError, atomic_write, check_input_file, check_output_path, dumps, read_jsonl
     from mathwright.eval.compat import UNKNOWN
     from mathwright.eval.score import REFERENCE_SCORES, score, summarize
 

@@ -28,7 +28,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from mathwright.data.io import DataError, write_json
+from mathwright.io import DataError, write_json
 
 FINGERPRINT = "fingerprint.json"
 HASH_CACHE = ".hash_cache.json"

@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from mathwright.data.io import DataError, atomic_write, dumps
+from mathwright.io import DataError, atomic_write, dumps
 
 FORMATS = (".jsonl", ".parquet")
 _UNSPLIT = "all"
@@ -139,7 +139,7 @@ def check_out_path(out: str | os.PathLike) -> Path:
         raise ValueError(f"output {str(out)!r}: unknown format {out.suffix or '(none)'!r}; valid: {', '.join(FORMATS)}")
     if out.exists() and out.is_dir():
         raise ValueError(f"output {str(out)!r} is a directory")
-    from mathwright.data.io import check_output_path
+    from mathwright.io import check_output_path
 
     return check_output_path(out)  # a parent that is a file, or unwritable: fail before generating
 

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from mathwright.data.io import DataError, RecordLog, atomic_write, dumps, read_jsonl, write_json
+from mathwright.io import DataError, RecordLog, atomic_write, dumps, read_jsonl, write_json
 from mathwright.data.word_problems import MAX_PROBLEMS
 from mathwright.formats import pot
 

@@ -21,7 +21,7 @@ import random
 from fractions import Fraction
 from typing import Callable
 
-from mathwright.data.io import InputError
+from mathwright.io import InputError
 from mathwright.formats.gsm import check
 from mathwright.solve.calculator import calc
 

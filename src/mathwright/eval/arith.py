@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from mathwright.arith.problem import Problem
-from mathwright.data.io import RecordLog, write_json
+from mathwright.io import RecordLog, write_json
 from mathwright.eval.arith_suites import Bucket, bucket_problems, check_size, resolve_buckets
 from mathwright.eval.metrics import canonical_answer, digit_match, exact_match, summarize
 from mathwright.eval.report import markdown_table, write_heatmap, write_report

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
-from mathwright.data.io import RecordLog, write_json
+from mathwright.io import RecordLog, write_json
 from mathwright.eval.arith import announce_resume, start_eval_dir
 from mathwright.eval.arith_suites import MAX_BUCKETS, Bucket, bucket_problems, check_size, resolve_buckets
 from mathwright.eval.metrics import digit_match

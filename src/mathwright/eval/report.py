@@ -6,7 +6,7 @@ import math
 import os
 from pathlib import Path
 
-from mathwright.data.io import atomic_write
+from mathwright.io import atomic_write
 
 
 def markdown_table(metrics: dict) -> str:

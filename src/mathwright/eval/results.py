@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from mathwright.data.io import atomic_write
+from mathwright.io import atomic_write
 
 RESULTS = Path(__file__).resolve().parents[3] / "docs" / "RESULTS.md"
 HEADER = "# Results\n\nFigures written by the benchmarks in `bench/`; each section says how it was made.\n"

@@ -147,7 +147,7 @@ def score_example_solutions(path: str | os.PathLike) -> dict[str, dict]:
     ``#### N``) equals the ground truth's by value. Returns per system: correct, total, accuracy, the
     number of records whose grade agrees with the released ``is_correct`` flag, and the published figure.
     """
-    from mathwright.data.io import DataError, read_records
+    from mathwright.io import DataError, read_records
     from mathwright.formats.gsm import parse
 
     out: dict[str, dict] = {}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from mathwright.data.benchmarks import get_spec, load_benchmark
-from mathwright.data.io import RecordLog, write_json
+from mathwright.io import RecordLog, write_json
 from mathwright.eval.score import summarize
 
 PINNED = ("model", "strategy", "n_samples", "prompt", "seed", "max_new_tokens")
@@ -119,7 +119,7 @@ def run_word_eval(benchmarks: Sequence[str], model: Any, out: str | Path, strate
                     print(f"[{bench}] {done}/{len(problems)} ({dt / len(part):.2f} s/problem)", flush=True)
         metrics = _metrics(sets, log.records, tlog.records, config)
     write_json(out / "metrics.json", metrics)
-    from mathwright.data.io import atomic_write
+    from mathwright.io import atomic_write
 
     with atomic_write(out / "report.md") as f:
         f.write(report_table(metrics))

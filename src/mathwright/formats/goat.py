@@ -147,7 +147,7 @@ def render(problem: Problem, rng: random.Random) -> dict:
 
 
 def encode(rec: dict) -> str:
-    """One JSON line for a rendered record, byte-identical to ``data.io.dumps(rec) + "\\n"`` but ~5x faster.
+    """One JSON line for a rendered record, byte-identical to ``mathwright.io.dumps(rec) + "\\n"`` but ~5x faster.
     Safe because templates are validated above and every other field holds only digits, spaces,
     operator symbols and words, and newlines (escaped here)."""
     return ('{"instruction": "%s", "input": "%s", "output": "%s", "answer": "%s", "op": "%s"}\n'

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence, runtime_checkable
 
-from mathwright.data.io import InputError
+from mathwright.io import InputError
 from mathwright.registry import Registry
 
 

@@ -122,12 +122,12 @@ def resolve_spec(spec: str, gguf_file: str | None = None) -> tuple[str, str | No
 
 
 def check_spec(spec: str) -> None:
-    """Raise :class:`~mathwright.data.io.InputError` ("no model at SPEC") unless ``spec`` names something
+    """Raise :class:`~mathwright.io.InputError` ("no model at SPEC") unless ``spec`` names something
     loadable offline: a tiny preset, the bundled Gemma, a model directory or file, or a hub id already in
     the local Hugging Face cache (no hub is reachable here, and nothing may download at run time)."""
     import difflib
 
-    from mathwright.data.io import InputError
+    from mathwright.io import InputError
     from mathwright.models.tiny import PRESETS, is_preset
 
     if is_preset(spec) or spec in GEMMA_ALIASES:

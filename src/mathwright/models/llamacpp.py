@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from typing import Any, Sequence
 
-from mathwright.data.io import InputError
+from mathwright.io import InputError
 from mathwright.models.base import GenerationConfig, MissingEngine, cut_at_stop
 
 PREFIX = "llamacpp:"

@@ -161,7 +161,7 @@ def make_portable(model_dir: str | Path) -> None:
     """
     import json
 
-    from mathwright.data.io import write_json
+    from mathwright.io import write_json
 
     path = Path(model_dir) / "tokenizer_config.json"
     if not path.exists():

@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from mathwright.data.io import InputError
+from mathwright.io import InputError
 from mathwright.models.base import GenerationConfig, MissingEngine, cut_at_stop
 
 PREFIX = "vllm:"

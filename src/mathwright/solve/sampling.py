@@ -1,6 +1,6 @@
 """N calculator-augmented samples per problem, labelled by final answer, resumable.
 
-One JSONL record per problem (a :class:`~mathwright.data.io.RecordLog` keyed by ``id``), so a killed run
+One JSONL record per problem (a :class:`~mathwright.io.RecordLog` keyed by ``id``), so a killed run
 resumes at the next unfinished problem without losing or duplicating samples::
 
     {"id": ..., "question": ..., "gold": "18", "temperature": 0.7, "seed": 0,
@@ -15,7 +15,7 @@ import os
 from dataclasses import replace
 from typing import Any, Iterable, Sequence
 
-from mathwright.data.io import RecordLog
+from mathwright.io import RecordLog
 from mathwright.formats.gsm import is_correct, parse
 from mathwright.models.base import GenerationConfig, Model
 from mathwright.solve.calculator import calculator_generate

@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 import yaml
 
-from mathwright.data.io import DataError
+from mathwright.io import DataError
 
 
 class ConfigError(DataError):

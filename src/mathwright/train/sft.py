@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mathwright.data.io import DataError, read_jsonl
+from mathwright.io import DataError, read_jsonl
 
 MODES = ("scratch", "full", "lora")
 RESUME = ("auto", "never")
@@ -446,7 +446,7 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
             "tokens_per_second": round(loss_log.tokens / loss_log.seconds, 1) if loss_log.seconds > 0 else None,
             "train_runtime": result.metrics.get("train_runtime"),
         }
-        from mathwright.data.io import write_json
+        from mathwright.io import write_json
 
         write_json(out / "train_summary.json", summary)
     return final

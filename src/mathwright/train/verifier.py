@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from mathwright.data.io import DataError, read_records, write_json
+from mathwright.io import DataError, read_records, write_json
 
 PROMPT = "Question: {question}\nAnswer: "
 

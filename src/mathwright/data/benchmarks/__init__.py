@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from mathwright.data.io import DataError, read_records
+from mathwright.io import DataError, read_records
 from mathwright.registry import Registry
 
 ANSWER_TYPES = ("number", "choice", "expression")
