@@ -41,7 +41,7 @@ def trace_caef(
 ) -> None:
     """Print the oracle's full trace of EXPR (callee traces inlined after each [CALL] line)."""
     from mathwright.formats import caef as F
-    from mathwright.solve.aligner import align
+    from mathwright.machines.aligner import align
     from mathwright.solve.caef import OracleModel, solve_problems
 
     p = _problem(expr)

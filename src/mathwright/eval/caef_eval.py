@@ -24,7 +24,7 @@ from mathwright.eval.report import markdown_table, write_report
 from mathwright.formats.caef_data import MAX_DIGITS as MAX_CAEF_DIGITS
 from mathwright.machines.composers import compute
 from mathwright.models.base import Model
-from mathwright.solve.aligner import align, expected
+from mathwright.machines.aligner import align, expected
 from mathwright.solve.caef import OracleModel, solve_problems
 
 

@@ -16,6 +16,7 @@ import random
 
 from mathwright.formats import caef as F
 from mathwright.formats import local as L
+from mathwright.formats.caef import check_record  # noqa: F401  (checks the records made here)
 
 OP_MACHINE = {
     "add": "ADD", "sub": "SUB", "mul": "MUL", "div": "DIV", "eq": "EQUAL", "gt": "GREATER_THAN",
@@ -79,21 +80,3 @@ def make_records(op: str, la: int, lb: int, rng: random.Random, mode: str = "ful
         pairs = [pairs[i] for i in cut_indices(len(pairs), rng, keep)]
     return [{"instruction": p, "input": "", "output": r, "op": op, "machine": m, "mode": mode, "a": sa, "b": sb}
             for p, r in pairs]
-
-
-def check_record(rec: dict) -> str | None:
-    """None when the record's response is exactly the oracle's next step for its prompt.
-
-    Full-view ADD pairs are verified byte for byte against configurations recomputed by integer arithmetic
-    (:func:`caef.add_pair_ok`, about 5x cheaper than the stepping oracle at 1-100 digits); whatever that does not accept, and every other
-    machine, is decided by the stepping oracle."""
-    if rec.get("machine") == "ADD" and rec.get("mode") == "full" and F.add_pair_ok(rec["instruction"], rec["output"]):
-        return None
-    try:
-        if rec.get("mode") == "local":
-            want = L.oracle_local(rec["instruction"])
-            return None if want == rec["output"] else f"response {rec['output']!r} != oracle {want!r}"
-        bad = F.check(rec["instruction"], rec["output"])
-    except (ValueError, KeyError, IndexError) as e:
-        return f"prompt not understood by the oracle: {e}"
-    return None if not bad else f"response lines {bad} differ from the oracle"

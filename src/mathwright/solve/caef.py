@@ -25,7 +25,7 @@ from mathwright.machines.composers import (COMPOSERS, Comp, call_args, comp_appl
                                            comp_start, comp_trans)
 from mathwright.machines.executors import HALT, Tape, apply, delta, result, start
 from mathwright.models.base import GenerationConfig, Model, cut_at_stop
-from mathwright.solve.aligner import Plan, align, expected
+from mathwright.machines.aligner import Plan, align, expected
 
 MODES = ("full", "local")
 
