@@ -246,18 +246,13 @@ class GoatMix:
         for k in labels:
             yield Problem(*draws[k](rng))
 
-    def __call__(self, shard) -> list[dict]:
-        """Render the records at positions ``shard.start .. shard.start + shard.count`` (data.generate contract)."""
-        from mathwright.formats.goat import render_fields
-
-        rng = shard.rng()
+    def shard_draws(self, shard, rng: random.Random) -> Iterator[tuple[str, int, int]]:
+        """``(op, a, b)`` at positions ``shard.start .. shard.start + shard.count``, each drawn from ``rng`` only
+        when asked for: a renderer that draws from the same ``rng`` between problems
+        (:func:`mathwright.formats.goat.render_mix`) keeps the seed layout."""
         draws = [b.draw for b in self.buckets]
-        labels = self.plan()[shard.start:shard.start + shard.count].tolist()
-        recs = [render_fields(*draws[k](rng), rng) for k in labels]
-        if self.config.template == "bare":  # the instruction is still drawn, so a seed gives the same problems
-            for r in recs:
-                r["instruction"] = r["input"]
-        return recs
+        for k in self.plan()[shard.start:shard.start + shard.count].tolist():
+            yield draws[k](rng)
 
     def meta(self) -> dict:
         """Counts per group and bucket, and the digit ranges really present (buckets with count > 0)."""

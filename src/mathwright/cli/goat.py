@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing as mp
 import sys
@@ -66,7 +67,7 @@ def generate_goat(
 
     try:
         meta = write_dataset(
-            mix, n, out, seed=seed, workers=workers, shard_size=shard_size, splits=splits, check=goat.check,
+            functools.partial(goat.render_mix, mix), n, out, seed=seed, workers=workers, shard_size=shard_size, splits=splits, check=goat.check,
             encode=goat.encode, config=cfg, shuffle=False, progress=progress, fresh=fresh,
             meta={"generator": "goat", "format": "goat", "templates_version": goat.TEMPLATES["version"],
                   "numpy": numpy.__version__, **mix.meta()})

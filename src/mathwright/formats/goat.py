@@ -23,6 +23,7 @@ import random
 import re
 from importlib import resources
 from types import SimpleNamespace
+from typing import Any
 
 from mathwright.arith.decompose import digit_places as _digit_places
 from mathwright.arith.decompose import is_round
@@ -144,6 +145,18 @@ def render(problem: Problem, rng: random.Random) -> dict:
     if problem.op not in GOAT_OPS:
         raise ValueError(f"the goat format has no op {problem.op!r}; valid ops: {', '.join(GOAT_OPS)}")
     return render_fields(problem.op, problem.a, problem.b, rng)
+
+
+def render_mix(mix: Any, shard: Any) -> list[dict]:
+    """The Goat records at ``shard``'s positions of ``mix`` (a :class:`~mathwright.arith.goat_mix.GoatMix`):
+    the ``make_shard`` of :func:`mathwright.data.generate.write_dataset`. Problems and instructions are drawn
+    in turn from ``shard.rng()``."""
+    rng = shard.rng()
+    recs = [render_fields(op, a, b, rng) for op, a, b in mix.shard_draws(shard, rng)]
+    if mix.config.template == "bare":  # the instruction is still drawn, so a seed gives the same problems
+        for r in recs:
+            r["instruction"] = r["input"]
+    return recs
 
 
 def encode(rec: dict) -> str:
