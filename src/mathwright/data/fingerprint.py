@@ -25,10 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
-from mathwright.io import DataError, write_json
+from mathwright.io import DataError, RecordLog, write_json
 
 FINGERPRINT = "fingerprint.json"
 HASH_CACHE = ".hash_cache.json"
@@ -175,3 +176,19 @@ def start_run(run_dir: str | os.PathLike, fingerprint: dict, *, has_work: bool, 
     run_dir.mkdir(parents=True, exist_ok=True)
     save(run_dir, fingerprint)
     return has_work
+
+
+def start_eval_dir(out: Path, kind: str, config: dict, model: Any, fresh: bool, discard: Sequence[str]) -> bool:
+    """Fingerprint an eval (settings + the model's files) and resume, refuse or reset ``out`` accordingly."""
+    pred = out / "predictions.jsonl"
+    files = model_digest(model, out) if isinstance(model, str) else {}
+    fp = {"kind": kind, "config": config, "files": files}
+    return start_run(out, fp, has_work=pred.is_file() and pred.stat().st_size > 0, fresh=fresh,
+                     fresh_hint="--fresh", discard=[out / d for d in discard])
+
+
+def announce_resume(log: RecordLog, ids: Sequence[str]) -> None:
+    """Say on stderr how much of the eval an earlier run already wrote."""
+    done = sum(1 for i in ids if i in log)
+    if done:
+        print(f"resuming {log.path.parent}: {done} of {len(ids)} predictions already written", file=sys.stderr)

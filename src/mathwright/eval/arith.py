@@ -24,11 +24,11 @@ from __future__ import annotations
 import importlib
 import os
 import random
-import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from mathwright.arith.problem import Problem
+from mathwright.data.fingerprint import announce_resume, start_eval_dir
 from mathwright.io import RecordLog, write_json
 from mathwright.eval.arith_suites import Bucket, bucket_problems, check_size, resolve_buckets
 from mathwright.eval.metrics import canonical_answer, digit_match, exact_match, summarize
@@ -134,24 +134,6 @@ def check_context(model: Any, fmt: FormatAdapter, buckets: Sequence[Bucket], see
                                  f"(max_position_embeddings of {getattr(model, 'name', 'the model')}); lower --digits")
             if max_new_tokens is not None:
                 break
-
-
-def start_eval_dir(out: Path, kind: str, config: dict, model: Any, fresh: bool, discard: Sequence[str]) -> bool:
-    """Fingerprint an eval (settings + the model's files) and resume, refuse or reset ``out`` accordingly."""
-    from mathwright.data.fingerprint import model_digest, start_run
-
-    pred = out / "predictions.jsonl"
-    files = model_digest(model, out) if isinstance(model, str) else {}
-    fp = {"kind": kind, "config": config, "files": files}
-    return start_run(out, fp, has_work=pred.is_file() and pred.stat().st_size > 0, fresh=fresh,
-                     fresh_hint="--fresh", discard=[out / d for d in discard])
-
-
-def announce_resume(log: RecordLog, ids: Sequence[str]) -> None:
-    """Say on stderr how much of the eval an earlier run already wrote."""
-    done = sum(1 for i in ids if i in log)
-    if done:
-        print(f"resuming {log.path.parent}: {done} of {len(ids)} predictions already written", file=sys.stderr)
 
 
 def evaluate_problems(model: Model, fmt: FormatAdapter, items: Sequence[tuple[str, Bucket, Problem]], log: RecordLog,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from mathwright.io import RecordLog, write_json
-from mathwright.eval.arith import announce_resume, start_eval_dir
+from mathwright.data.fingerprint import announce_resume, start_eval_dir
 from mathwright.eval.arith_suites import MAX_BUCKETS, Bucket, bucket_problems, check_size, resolve_buckets
 from mathwright.eval.metrics import digit_match
 from mathwright.eval.report import markdown_table, write_report

@@ -86,7 +86,7 @@ def run_word_eval(benchmarks: Sequence[str], model: Any, out: str | Path, strate
     config = {"benchmarks": list(benchmarks), "model": model if isinstance(model, str) else getattr(model, "name", "?"),
               "strategy": strat.name, "n_samples": strat.n, "prompt": template.name, "seed": seed,
               "max_new_tokens": max_new, "limit": limit, "batch_size": batch_size}
-    from mathwright.eval.arith import announce_resume, start_eval_dir
+    from mathwright.data.fingerprint import announce_resume, start_eval_dir
 
     def start(reset: bool) -> None:  # the model's files too: new weights at the same path never reuse old predictions
         start_eval_dir(out, "eval words", {k: config[k] for k in PINNED}, model, reset,
