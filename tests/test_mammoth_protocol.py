@@ -19,7 +19,7 @@ from mathwright.data.benchmarks import MAMMOTH_NINE, WordProblem, load_benchmark
 from mathwright.eval.compat import (mammoth_answer_clean, mammoth_math_answer, mammoth_math_equal,
                                     mammoth_program_text, mammoth_score, number_it, py_eval)
 from mathwright.eval.grading import grade
-from mathwright.eval.score import score
+from mathwright.eval.score import GRADER, score
 from mathwright.models.base import GenerationConfig
 from mathwright.solve.prompts import PROMPTS
 from mathwright.solve.strategies import STRATEGIES, solve
@@ -140,7 +140,7 @@ class _Model:
 def test_strategies_send_mammoths_prompt_and_stops(shared_data: Path) -> None:
     aqua = load_benchmark("aqua", limit=2, seed=0, root=shared_data)
     m = _Model("A")
-    recs = solve(STRATEGIES.get("pot"), aqua, m, PROMPTS.get("alpaca"), GenerationConfig(max_new_tokens=4), _Runner())
+    recs = solve(STRATEGIES.get("pot"), aqua, m, PROMPTS.get("alpaca"), GenerationConfig(max_new_tokens=4), _Runner(), grader=GRADER)
     assert [p for p, _ in m.seen] == [mammoth_prompt(p.question, "pot", True) for p in aqua]
     assert all(stop == STOPS for _, stop in m.seen)
     assert [p.gold for p in aqua] == ["A", "D"]  # one right, one wrong
@@ -164,12 +164,12 @@ def test_vote_records_mammoths_own_vote() -> None:
     prob = WordProblem("gsm8k/x", "Tom has 2 and gets 3 more. How many?", "5", "number", (), "gsm8k")
     model = _Samples(["I am not sure.", "The answer is 5.", "No idea."])
     rec = solve(STRATEGIES.get("vote").with_samples(3), [prob], model, PROMPTS.get("alpaca"),
-                GenerationConfig(max_new_tokens=4))[0]
+                GenerationConfig(max_new_tokens=4), grader=GRADER)[0]
     assert (rec["pred"], rec["correct"]) == ("5", True)
     assert (rec["mammoth_pred"], rec["mammoth"]) == ("", False)
     model = _Samples(["The answer is 4.", "The answer is 5.", "The answer is 5 apples."])
     rec = solve(STRATEGIES.get("vote").with_samples(3), [prob], model, PROMPTS.get("alpaca"),
-                GenerationConfig(max_new_tokens=4))[0]
+                GenerationConfig(max_new_tokens=4), grader=GRADER)[0]
     assert (rec["mammoth_pred"], rec["mammoth"], rec["correct"]) == ("5", True, True)
 
 

@@ -12,6 +12,7 @@ from mathwright.data.benchmarks import load_benchmark
 from mathwright.eval.words import run_word_eval
 from mathwright.models.base import GenerationConfig
 from mathwright.solve.prompts import POT_TRIGGER, PROMPTS, extract_program
+from mathwright.eval.score import GRADER
 from mathwright.solve.strategies import STRATEGIES, solve
 
 
@@ -81,20 +82,20 @@ def _model(problems, **kw) -> Scripted:
 def test_strategies(gsm) -> None:
     tpl, cfg = PROMPTS.get("alpaca"), GenerationConfig(max_new_tokens=8)
     runner = FakeRunner()
-    cot = solve(STRATEGIES.get("cot"), gsm, _model(gsm), tpl, cfg)
+    cot = solve(STRATEGIES.get("cot"), gsm, _model(gsm), tpl, cfg, grader=GRADER)
     assert all(r["correct"] and r["answered_by"] == "cot" for r in cot)      # run-on "999" was cut
-    pot = solve(STRATEGIES.get("pot"), gsm, _model(gsm), tpl, cfg, runner)
+    pot = solve(STRATEGIES.get("pot"), gsm, _model(gsm), tpl, cfg, runner, grader=GRADER)
     assert all(r["correct"] and r["samples"][0]["status"] == "ok" for r in pot)
     assert runner.codes == [f"print({p.gold})\n" for p in gsm]
-    bad = solve(STRATEGIES.get("pot"), gsm, _model(gsm, pot_ok=False), tpl, cfg, runner)
+    bad = solve(STRATEGIES.get("pot"), gsm, _model(gsm, pot_ok=False), tpl, cfg, runner, grader=GRADER)
     assert not any(r["correct"] for r in bad) and all(r["pred"] is None for r in bad)
-    hyb = solve(STRATEGIES.get("hybrid"), gsm, _model(gsm, pot_ok=False), tpl, cfg, runner)
+    hyb = solve(STRATEGIES.get("hybrid"), gsm, _model(gsm, pot_ok=False), tpl, cfg, runner, grader=GRADER)
     assert all(r["correct"] and r["answered_by"] == "cot" for r in hyb)
     assert hyb[0]["samples"][0]["fallback_from"] == "error" and "pot" in hyb[0]["samples"][0]
-    vote = solve(STRATEGIES.get("vote").with_samples(3), gsm, _model(gsm), tpl, cfg)
+    vote = solve(STRATEGIES.get("vote").with_samples(3), gsm, _model(gsm), tpl, cfg, grader=GRADER)
     assert all(r["correct"] and len(r["samples"]) == 3 for r in vote)
     with pytest.raises(ValueError, match="sandbox"):
-        solve(STRATEGIES.get("pot"), gsm, _model(gsm), tpl, cfg, None)
+        solve(STRATEGIES.get("pot"), gsm, _model(gsm), tpl, cfg, None, grader=GRADER)
 
 
 def test_program_extraction() -> None:

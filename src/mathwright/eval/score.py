@@ -15,8 +15,8 @@ from typing import Any, Iterable, Sequence
 
 from mathwright.data.benchmarks import ANSWER_TYPES, get_spec
 from mathwright.eval.compat import (MAMMOTH_SETS, UNKNOWN, lenient_math_equal, lm_eval_flexible, lm_eval_match,
-                                    lm_eval_strict, mammoth_program_text, mammoth_score)
-from mathwright.eval.grading import grade, gold_text, infer_type
+                                    lm_eval_strict, mammoth_correct, mammoth_program_text, mammoth_score, mammoth_vote)
+from mathwright.eval.grading import answers_equal, grade, gold_text, infer_type, program_answer
 
 GSM8K_LIKE = ("gsm8k", "gsm8k_train")
 # Reference scores a record may carry, with the labels reports print for them.
@@ -59,6 +59,42 @@ def mammoth_fields(bench: str, text: str, gold: str, gold_num: Any = UNKNOWN) ->
 def mammoth_program_fields(bench: str, stdout: str, ok: bool, gold: str, gold_num: Any = UNKNOWN) -> dict:
     """MAmmoTH's verdict on a program: it scores ``"The answer is " + stdout`` (empty when the run failed)."""
     return mammoth_fields(bench, mammoth_program_text(stdout, ok), gold, gold_num)
+
+
+class WordGrader:
+    """How :func:`mathwright.solve.strategies.solve` reads and grades word-problem samples (its ``grader``):
+    mathwright's answer and verdict, plus the reference scores of :data:`REFERENCE_SCORES` the set reports."""
+
+    def text(self, p: Any, output: str) -> dict:
+        """:func:`score` of a text sample, without ``correct`` (the record's verdict is on its final answer)."""
+        s = score(p.benchmark, output, p.gold, p.answer_type, p.choices, p.meta.get("answer_num", UNKNOWN))
+        return {k: s[k] for k in s if k != "correct"}
+
+    def program(self, p: Any, output: str, r: Any) -> dict:
+        """A program's answer (None when the run failed) and MAmmoTH's verdict: MAmmoTH runs only an output
+        containing ``print(`` and scores its stdout; any other output it scores as text."""
+        pred = program_answer(r.stdout or "", r.answer, p.answer_type, p.choices, get_spec(p.benchmark).number_policy) \
+            if r.status == "ok" else None
+        num = p.meta.get("answer_num", UNKNOWN)
+        if "print(" in output:
+            return {"pred": pred, **mammoth_program_fields(p.benchmark, r.stdout or "", r.status == "ok", p.gold, num)}
+        return {"pred": pred, **mammoth_fields(p.benchmark, output, p.gold, num)}
+
+    def correct(self, p: Any, pred: str | None) -> bool:
+        return answers_equal(pred, p.gold, p.answer_type)
+
+    def references(self, p: Any, samples: list[dict], aggregator: str) -> dict:
+        """``first``: the first sample's reference scores; a vote: MAmmoTH's own (run_open_sc.py) over its answers."""
+        if aggregator == "first":
+            return {k: samples[0][k] for k in (*REFERENCE_SCORES, "mammoth_pred") if k in samples[0]}
+        if all("mammoth_pred" in s for s in samples):
+            pred = mammoth_vote([s["mammoth_pred"] for s in samples])
+            return {"mammoth_pred": pred,
+                    "mammoth": mammoth_correct(p.benchmark, pred, p.gold, p.meta.get("answer_num", UNKNOWN))}
+        return {}
+
+
+GRADER = WordGrader()
 
 
 def summarize(records: Iterable[dict]) -> dict:

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Sequence
 
 from mathwright.data.benchmarks import get_spec, load_benchmark
 from mathwright.io import RecordLog, write_json
-from mathwright.eval.score import summarize
+from mathwright.eval.score import GRADER, summarize
 
 PINNED = ("model", "strategy", "n_samples", "prompt", "seed", "max_new_tokens")
 
@@ -109,7 +109,7 @@ def run_word_eval(benchmarks: Sequence[str], model: Any, out: str | Path, strate
                 t0 = time.perf_counter()
                 # a per-chunk sampling seed derived from its first problem: reruns reproduce it
                 ccfg = replace(cfg, seed=seed + zlib.crc32(part[0].id.encode()) % 100_000)
-                recs = solve(strat, part, m, template, ccfg, run)
+                recs = solve(strat, part, m, template, ccfg, run, grader=GRADER)
                 dt = time.perf_counter() - t0
                 log.extend(recs)
                 tlog.append({"chunk": f"{bench}:{part[0].id}", "benchmark": bench, "n": len(part),

@@ -3,7 +3,9 @@ fails or prints no answer) and self-consistency majority vote.
 
 A :class:`Strategy` is data: its mode, sampling parameters, number of samples and aggregator.
 :func:`solve` runs any strategy over a batch of problems with a model, a prompt template and a program
-runner (the sandbox pool; model code never runs in this process), and returns one record per problem.
+runner (the sandbox pool; model code never runs in this process), and returns one record per problem. What a
+sample's answer is and whether it is right is the :class:`Grader`'s call: solving sits below evaluation and
+never imports it; ``eval`` passes its grader in (:data:`mathwright.eval.score.GRADER`).
 
 >>> STRATEGIES.get("vote").n, STRATEGIES.get("hybrid").mode
 (10, 'hybrid')
@@ -15,10 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, Sequence
 
-from mathwright.data.benchmarks import WordProblem, get_spec
-from mathwright.eval.grading import answers_equal, program_answer
-from mathwright.eval.compat import UNKNOWN, mammoth_correct, mammoth_vote
-from mathwright.eval.score import REFERENCE_SCORES, mammoth_fields, mammoth_program_fields, score
+from mathwright.data.benchmarks import WordProblem
 from mathwright.models.base import GenerationConfig, Model
 from mathwright.registry import Registry
 from mathwright.solve.prompts import PromptTemplate, extract_program
@@ -68,22 +67,31 @@ class Runner(Protocol):
     def map(self, codes: Sequence[str]) -> list[Any]: ...
 
 
+class Grader(Protocol):
+    """What :func:`solve` asks of grading (``eval`` implements it: :class:`mathwright.eval.score.WordGrader`)."""
+
+    def text(self, problem: WordProblem, output: str) -> dict:
+        """A text sample's fields: ``pred`` (its answer or None), ``extractor`` and the reference scores."""
+
+    def program(self, problem: WordProblem, output: str, result: Any) -> dict:
+        """A program sample's fields: ``pred`` (from the run's output; None when it failed) and reference scores."""
+
+    def correct(self, problem: WordProblem, pred: str | None) -> bool:
+        """Whether the record's answer ``pred`` is right."""
+
+    def references(self, problem: WordProblem, samples: list[dict], aggregator: str) -> dict:
+        """The record's reference scores, from its samples (``first``: the first sample's; ``majority``: a vote)."""
+
+
 def _cot_samples(model: Model, template: PromptTemplate, problems: Sequence[WordProblem], n: int,
-                 cfg: GenerationConfig) -> list[list[dict]]:
+                 cfg: GenerationConfig, grader: Grader) -> list[list[dict]]:
     prompts = [template.render(p.question, "cot", model, p.answer_type, p.benchmark) for p in problems]
     outs = model.generate(prompts, replace(cfg, n=n, stop=template.stops("cot")))
-    result = []
-    for p, texts in zip(problems, outs):
-        samples = []
-        for t in texts:
-            s = score(p.benchmark, t, p.gold, p.answer_type, p.choices, p.meta.get("answer_num", UNKNOWN))
-            samples.append({"mode": "cot", "output": t, **{k: s[k] for k in s if k != "correct"}})
-        result.append(samples)
-    return result
+    return [[{"mode": "cot", "output": t, **grader.text(p, t)} for t in texts] for p, texts in zip(problems, outs)]
 
 
 def _pot_samples(model: Model, template: PromptTemplate, problems: Sequence[WordProblem], n: int,
-                 cfg: GenerationConfig, runner: Runner) -> list[list[dict]]:
+                 cfg: GenerationConfig, runner: Runner, grader: Grader) -> list[list[dict]]:
     prompts = [template.render(p.question, "pot", model, p.answer_type, p.benchmark) for p in problems]
     outs = model.generate(prompts, replace(cfg, n=n, stop=template.stops("pot")))
     codes = [extract_program(t) for texts in outs for t in texts]
@@ -91,46 +99,33 @@ def _pot_samples(model: Model, template: PromptTemplate, problems: Sequence[Word
     it = iter(zip(codes, results))
     result = []
     for p, texts in zip(problems, outs):
-        policy = get_spec(p.benchmark).number_policy
         samples = []
         for t in texts:
             code, r = next(it)
-            pred = program_answer(r.stdout or "", r.answer, p.answer_type, p.choices, policy) \
-                if r.status == "ok" else None
             samples.append({"mode": "pot", "output": t, "status": r.status, "stdout": (r.stdout or "")[-400:],
-                            "error": (r.error or "")[-400:] or None, "pred": pred,
-                            **_mammoth_pot(p, t, r)})
+                            "error": (r.error or "")[-400:] or None, **grader.program(p, t, r)})
         result.append(samples)
     return result
 
 
-def _mammoth_pot(p: WordProblem, output: str, r: Any) -> dict:
-    """MAmmoTH's verdict on a PoT sample: it runs only an output containing ``print(`` and scores its stdout;
-    any other output it scores as text."""
-    num = p.meta.get("answer_num", UNKNOWN)
-    if "print(" in output:
-        return mammoth_program_fields(p.benchmark, r.stdout or "", r.status == "ok", p.gold, num)
-    return mammoth_fields(p.benchmark, output, p.gold, num)
-
-
 def solve(strategy: Strategy, problems: Sequence[WordProblem], model: Model, template: PromptTemplate,
-          cfg: GenerationConfig, runner: Runner | None = None) -> list[dict]:
-    """Solve ``problems``; one record per problem with every sample, the answer and ``correct``
-    (records hold no timings, so the same seed gives the same bytes)."""
+          cfg: GenerationConfig, runner: Runner | None = None, *, grader: Grader) -> list[dict]:
+    """Solve ``problems``; one record per problem with every sample, the answer and ``correct`` (as ``grader``
+    reads and grades them; records hold no timings, so the same seed gives the same bytes)."""
     if strategy.mode not in ("cot", "pot", "hybrid"):
         raise ValueError(f"strategy {strategy.name!r}: unknown mode {strategy.mode!r}")
     if strategy.needs_sandbox and runner is None:
         raise ValueError(f"strategy {strategy.name!r} runs programs and needs a sandbox runner")
     cfg = replace(cfg, temperature=strategy.temperature, top_p=strategy.top_p)
     if strategy.mode == "cot":
-        samples = _cot_samples(model, template, problems, strategy.n, cfg)
+        samples = _cot_samples(model, template, problems, strategy.n, cfg, grader)
     else:
-        samples = _pot_samples(model, template, problems, strategy.n, cfg, runner)  # type: ignore[arg-type]
+        samples = _pot_samples(model, template, problems, strategy.n, cfg, runner, grader)  # type: ignore[arg-type]
         if strategy.mode == "hybrid":
             # fall back to CoT, sample by sample, wherever the program failed or printed no answer
             need = [i for i, ss in enumerate(samples) if any(s["pred"] is None for s in ss)]
             if need:
-                cot = _cot_samples(model, template, [problems[i] for i in need], strategy.n, cfg)
+                cot = _cot_samples(model, template, [problems[i] for i in need], strategy.n, cfg, grader)
                 for i, alt in zip(need, cot):
                     samples[i] = [c | {"fallback_from": s["status"], "pot": s} if s["pred"] is None else s
                                   for s, c in zip(samples[i], alt)]
@@ -139,16 +134,9 @@ def solve(strategy: Strategy, problems: Sequence[WordProblem], model: Model, tem
         preds = [s["pred"] for s in ss]
         pred = majority_vote(preds) if strategy.aggregator == "majority" else preds[0]
         rec: dict = {"id": p.id, "benchmark": p.benchmark, "gold": p.gold, "answer_type": p.answer_type,
-                     "strategy": strategy.name, "pred": pred, "correct": answers_equal(pred, p.gold, p.answer_type),
+                     "strategy": strategy.name, "pred": pred, "correct": grader.correct(p, pred),
                      "answered_by": ss[0]["mode"] if strategy.aggregator == "first" else "vote"}
-        if strategy.aggregator == "first":
-            for k in (*REFERENCE_SCORES, "mammoth_pred"):
-                if k in ss[0]:
-                    rec[k] = ss[0][k]
-        elif all("mammoth_pred" in s for s in ss):  # MAmmoTH's run_open_sc.py vote over its own answers
-            rec["mammoth_pred"] = mammoth_vote([s["mammoth_pred"] for s in ss])
-            rec["mammoth"] = mammoth_correct(p.benchmark, rec["mammoth_pred"], p.gold,
-                                             p.meta.get("answer_num", UNKNOWN))
+        rec.update(grader.references(p, ss, strategy.aggregator))
         rec["samples"] = ss
         records.append(rec)
     return records
