@@ -59,7 +59,7 @@ def goat_form_rate(eval_dir: Path) -> float:
 def compare_losses(cfg_overrides: list[str], out: Path, steps: int) -> dict[str, float]:
     """Training tokens/s with TRL's loss and with ours, same data and settings, in the order A B B A so that a
     load change during the comparison hits both alike; each figure is the mean of its two runs."""
-    from mathwright.cli.train import load_train_config
+    from mathwright.train.recipe import load_train_config
     from mathwright.train.sft import train
 
     runs: dict[str, list[float]] = {"trl": [], "labelled": []}
@@ -117,7 +117,7 @@ def main() -> None:
     before = evaluate("gemma3-270m", out / "eval_before", a.n_eval, a.threads, "bf16", 16)
     print(f"before: exact {before['exact_match']:.3f} digit {before['digit_match']:.3f}", flush=True)
 
-    from mathwright.cli.train import load_train_config
+    from mathwright.train.recipe import load_train_config
     from mathwright.train.sft import train
 
     train_dir = out / "train"

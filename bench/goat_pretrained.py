@@ -208,7 +208,7 @@ def curve_callback(out: Path, tasks: list[Any], n: int, seed: int, batch_size: i
 
 
 def train_config(a: argparse.Namespace, data: Path, out_dir: Path, extra: list[str] = ()) -> Any:
-    from mathwright.cli.train import load_train_config
+    from mathwright.train.recipe import load_train_config
 
     over = [f"data=[{data}]", f"output_dir={out_dir}", f"seed={a.seed}", "trainer.include_num_input_tokens_seen=non_padding",
             "trainer.disable_tqdm=true", f"trainer.save_steps={a.eval_every}"]

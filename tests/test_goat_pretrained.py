@@ -90,7 +90,7 @@ def goat_data(tmp_path_factory) -> Path:
 
 
 def recipe(name: str, model: Path, data: Path, out: Path, *extra: str):
-    from mathwright.cli.train import load_train_config
+    from mathwright.train.recipe import load_train_config
 
     return load_train_config(REPO / "configs" / name, [
         f"model={model}", f"data=[{data}]", f"output_dir={out}", "threads=1", "max_length=64", "max_minutes=null",

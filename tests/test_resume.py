@@ -141,7 +141,7 @@ def recipe(tmp: Path, data: Path, out: Path) -> Path:
 _KILLED_TRAIN = """
 import os, signal, sys
 from transformers import TrainerCallback
-from mathwright.cli.train import load_train_config
+from mathwright.train.recipe import load_train_config
 from mathwright.train.sft import train
 
 class KillAfterCheckpoint(TrainerCallback):  # SIGKILL right after checkpoint-4 is on disk

@@ -75,17 +75,6 @@ app.add_typer(generate_app, name="generate")
 app.add_typer(sandbox_app, name="sandbox")
 
 
-def check_model(spec: str) -> None:
-    """Fail (exit 2, "no model at SPEC") before any output is written when a local model spec names nothing;
-    URLs and engine prefixes (``vllm:``, ``llamacpp:``) are checked by their backends when they load."""
-    from mathwright.models.base import backend_for
-
-    if spec != "oracle" and backend_for(spec) == "hf":
-        from mathwright.models.hf import check_spec
-
-        check_spec(spec)
-
-
 def _print_version(value: bool) -> None:
     if value:
         typer.echo(f"mathwright {__version__}")

@@ -6,7 +6,8 @@ from typing import Optional
 
 import typer
 
-from mathwright.cli.apps import app, check_model, fail
+from mathwright.cli.apps import app, fail
+from mathwright.models import check_model
 
 
 @app.command("eval")

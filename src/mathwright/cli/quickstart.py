@@ -76,7 +76,7 @@ def run_quickstart(out: Path, smoke: bool = False, config: Optional[Path] = None
     """Run the three steps; return ``{"wall_seconds", "metrics", "train_summary"}``."""
     import json
 
-    from mathwright.cli.train import load_train_config
+    from mathwright.train.recipe import load_train_config
     from mathwright.data.generate import write_dataset
     from mathwright.eval.arith import get_format, run_arith_eval
     from mathwright.eval.report import markdown_table

@@ -47,7 +47,7 @@ def train_verifier_cmd(
 ) -> None:
     """Train a value-head verifier (token- or solution-level). Example:
     ``mathwright train-verifier configs/verifier-token.yaml data=runs/v/samples_train.jsonl``."""
-    from mathwright.cli.catalog import load_recipe
+    from mathwright.train.recipe import load_recipe
     from mathwright.train.verifier import train_verifier
 
     _, cfg = load_recipe(config, list(overrides or []), kind="verifier", inputs=True)
