@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from mathwright.solve.calculator import CalcError, calc, evaluate
+from mathwright.arith.exact import ANNOTATION, CalcError, calc, evaluate, format_number, result_matches
 
 FINAL_RE = re.compile(r"#### (\-?[0-9\.\,]+)")           # the official extraction regex
 ALT_FINAL_RE = re.compile(r"^A: ?(\-?[0-9\.\,]+)\s*$", re.M)  # example_model_solutions.jsonl uses "A: N"
-ANNOT_RE = re.compile(r"<<([^<>]*?)=([^<>=]*)>>")
+ANNOT_RE = ANNOTATION  # the one annotation regex (arith/exact.py): <<expr=result>>, expr up to the first '='
 
 
 def annotate(expr: str) -> str:
@@ -67,20 +67,6 @@ def to_number(text: str) -> Fraction | None:
     return None
 
 
-def _rounded_match(exact: Fraction, written: str) -> bool:
-    """A decimal written with k places counts when it is the exact value rounded or truncated to k places."""
-    w = to_number(written)
-    if w is None:
-        return False
-    if w == exact:
-        return True
-    t = written.strip().replace(",", "")
-    if "." not in t or "/" in t:
-        return False
-    k = len(t.split(".")[1])
-    return abs(exact - w) < Fraction(1, 10**k)
-
-
 @dataclass
 class GsmCheck:
     """Result of :func:`check`: ``ok``, the errors (first one first) and the parsed final answer."""
@@ -98,7 +84,9 @@ def check(answer: str, gold: Any = None, *, strict: bool = True) -> GsmCheck:
     """Verify every ``<<expr=value>>`` with exact arithmetic, and the final ``#### N`` (against ``gold`` if given).
 
     ``strict`` (our generated data): the value must be written exactly as the calculator writes it and be
-    followed by the same visible number. Lenient (real GSM8K): a value rounded to its decimal places counts.
+    followed by the same visible number. Lenient (real GSM8K): the annotation rule of
+    :func:`mathwright.arith.exact.result_matches` (exact, or rounded to nearest at the decimals shown).
+    Python's ``//`` is evaluated, as by the reference calculator's ``eval``.
     """
     errors: list[str] = []
     n_ann = 0
@@ -109,17 +97,17 @@ def check(answer: str, gold: Any = None, *, strict: bool = True) -> GsmCheck:
             n_ann += 1
             expr, written = m.group(1), m.group(2)
             try:
-                exact = evaluate(expr)
+                exact = evaluate(expr, floordiv=True)
             except CalcError as e:
                 errors.append(f"line {ln}: annotation <<{expr}={written}>>: {e}")
                 continue
-            good = calc(expr)
+            good = format_number(exact)
             if strict:
                 if written != good:
                     errors.append(f"line {ln}: annotation <<{expr}={written}>>: {expr} = {good}, not {written}")
                 elif not line[m.end():].startswith(good):
                     errors.append(f"line {ln}: annotation <<{expr}={written}>> is not followed by {good}")
-            elif not _rounded_match(exact, written):
+            elif not result_matches(exact, written):
                 errors.append(f"line {ln}: annotation <<{expr}={written}>>: {expr} = {good}, not {written}")
         if "<<" in line and not ANNOT_RE.search(line):
             errors.append(f"line {ln}: malformed annotation in {line!r}")

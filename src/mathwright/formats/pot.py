@@ -18,20 +18,18 @@ with the gold answer.
 """
 from __future__ import annotations
 
-import ast
 import builtins
 import keyword
-import operator
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
 
+from mathwright.arith.exact import ANNOTATION, CalcError, evaluate, result_matches, to_fraction  # noqa: F401
 from mathwright.arith.problem import Problem
 
 TRIGGER = " Let's write a program."  # MAmmoTH's evaluation trigger (mammoth.md §2), leading space included
 
-ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
 _FINAL = re.compile(r"^####\s*(.+?)\s*$", re.M)
 _TOKEN = re.compile(r"\d*\.\d+|\d+\.?|//|[-+*/()]|\s+")
 _NUMBER_IN_TEXT = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?|(?<![\w.])\.\d+")
@@ -55,49 +53,17 @@ class SolutionError(ValueError):
 # exact arithmetic of calculator annotations
 
 
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-        ast.FloorDiv: lambda a, b: Fraction(a // b)}
-
-
 def exact_value(expr: str) -> Fraction:
-    """Evaluate a calculator expression (numbers, ``+ - * /``, parentheses) exactly, without ``eval``.
+    """Evaluate a calculator expression (numbers, ``+ - * / //``, parentheses; ``x × ÷`` read as ``* * /``)
+    exactly with the one safe evaluator, :func:`mathwright.arith.exact.evaluate`.
 
     >>> exact_value("2*20*.01"), exact_value("(48 - 8) / 3")
     (Fraction(2, 5), Fraction(40, 3))
     """
-    text = expr.replace("x", "*").replace("×", "*").replace("÷", "/").replace(",", "")
-    text = re.sub(r"(?<![\d.])0+(?=\d)", "", text)  # '08' is not a Python literal
     try:
-        text = text.strip()
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError:
-        raise SolutionError(f"not a calculator expression: {expr!r}") from None
-
-    def ev(node: ast.AST) -> Fraction:
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            return Fraction(ast.get_source_segment(text, node) or str(node.value))  # exact decimal text
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            v = ev(node.operand)
-            return -v if isinstance(node.op, ast.USub) else v
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            left, right = ev(node.left), ev(node.right)
-            if isinstance(node.op, (ast.Div, ast.FloorDiv)) and right == 0:
-                raise SolutionError(f"division by zero in {expr!r}")
-            return _OPS[type(node.op)](left, right)
-        raise SolutionError(f"unsupported syntax in calculator expression {expr!r}")
-
-    return ev(tree)
-
-
-def to_fraction(text: str) -> Fraction | None:
-    """A number written as text (``'1,600'``, ``'$18.00'``, ``'-3'``, ``'3/4'``; a trailing ``%`` is dropped) or None."""
-    t = text.strip().replace(",", "").replace("$", "").rstrip(".").rstrip("%").strip()
-    try:
-        return Fraction(t)
-    except (ValueError, ZeroDivisionError):
-        return None
+        return evaluate(expr.replace("x", "*").replace("×", "*").replace("÷", "/"), floordiv=True)
+    except CalcError as e:
+        raise SolutionError(f"not a calculator expression: {expr!r} ({e})") from None
 
 
 def numbers_equal(got: str, gold: str, rel_tol: float = 1e-6) -> bool:
@@ -115,19 +81,14 @@ def numbers_equal(got: str, gold: str, rel_tol: float = 1e-6) -> bool:
 
 
 def value_matches(expr: str, value: str) -> bool:
-    """An annotation is right when its value equals the exact result, or is it rounded to the decimals
-    shown (at least one: an integer must be exact, so ``<<7/2=4>>`` is wrong).
+    """An annotation is right when its value equals the exact result, or is it rounded to nearest at the
+    decimals shown (the one rule, :func:`mathwright.arith.exact.result_matches`; an integer must be exact,
+    so ``<<7/2=4>>`` is wrong).
 
     >>> value_matches("10/3", "3.33"), value_matches("10/3", "3"), value_matches("48/2", "24")
     (True, False, True)
     """
-    exact, shown = exact_value(expr), to_fraction(value)
-    if shown is None:
-        return False
-    if exact == shown:
-        return True
-    decimals = len(value.split(".")[1]) if "." in value else 0
-    return decimals > 0 and abs(exact - shown) <= Fraction(1, 2 * 10**decimals)
+    return result_matches(exact_value(expr), value)
 
 
 # ---------------------------------------------------------------------------------------------------
