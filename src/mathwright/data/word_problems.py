@@ -21,9 +21,9 @@ import random
 from fractions import Fraction
 from typing import Callable
 
-from mathwright.io import InputError
+from mathwright.arith.exact import calc
 from mathwright.formats.gsm import check
-from mathwright.solve.calculator import calc
+from mathwright.io import InputError
 
 MAX_PROBLEMS = 1_000_000  # a generated set is one list of dicts (~1-2 kB each)
 NAMES = ["Ava", "Ben", "Carla", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jamal", "Kira", "Leo",
