@@ -155,9 +155,9 @@ def _tensors(group, pad: int):
     return X, Y, M, W
 
 
-def response_loss(model, X, Y, M, W=None):
-    """Cross-entropy over response tokens (only those positions go through the LM head): (weighted mean,
-    plain mean, token count, weight sum). ``W`` holds per-position weights (None: all 1)."""
+def response_loss(model, X, Y, M, W):
+    """Cross-entropy over response tokens (only those positions go through the LM head), weighted by ``W``:
+    (weighted mean, plain mean, token count, weight sum). With ``W`` all 1 the two means are equal."""
     import torch.nn.functional as Fn
 
     keep = (Y[:, 1:] != -100)
@@ -166,8 +166,6 @@ def response_loss(model, X, Y, M, W=None):
     logits = logits.reshape(-1, logits.size(-1)).float()
     tgt = Y[:, 1:][keep[:, :-1]]
     ce = Fn.cross_entropy(logits, tgt, reduction="none")
-    if W is None:
-        return ce.mean(), ce.mean().detach(), int(tgt.numel()), float(tgt.numel())
     w = W[:, 1:][keep[:, :-1]]
     return (ce * w).sum() / w.sum(), ce.mean().detach(), int(tgt.numel()), float(w.sum())
 
@@ -255,7 +253,7 @@ def train_full(mix: Mix, out_dir: str | Path, *, preset: str = "tiny-1m", fields
         for group in micro_batches(seqs, micro_tokens):
             X, Y, M, W = _tensors(group, tok.pad_token_id)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss, plain, n, wsum = response_loss(model, X, Y, M, W if cmd_weight != 1.0 else None)
+                loss, plain, n, wsum = response_loss(model, X, Y, M, W)
             (loss * wsum / w_target).backward()
             loss_sum += float(plain) * n
             st.padded += X.numel()
