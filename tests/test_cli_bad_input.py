@@ -229,7 +229,7 @@ def test_failed_eval_leaves_nothing(d: Path) -> None:
 
 def test_error_text_is_not_eaten_by_markup(d: Path) -> None:
     """Issue 22: 'set data: [path.jsonl, ...]' printed as 'set data: ' (rich read the brackets as a tag)."""
-    line = bad(["train", QUICK, "output_dir=t"], "no training data", cwd=d, absent=("t",))
+    line = bad(["train", QUICK, "data=[]", "output_dir=t"], "no training data", cwd=d, absent=("t",))
     assert "[path.jsonl, ...]" in line
     (d / "[x].jsonl").write_text("")
     assert "[x].jsonl" in bad(["check", "[x].jsonl"], "no records", cwd=d)

@@ -51,8 +51,6 @@ def train_verifier_cmd(
     from mathwright.train.verifier import train_verifier
 
     _, cfg = load_recipe(config, list(overrides or []), kind="verifier", inputs=True)
-    if not cfg.data:
-        fail(f"{config}: no 'data' (a samples JSONL) given")
     out = train_verifier(cfg)
     typer.echo(f"saved verifier to {out}")
 
@@ -69,43 +67,15 @@ def rerank_cmd(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Score samples with a verifier; report test@N, verifier@N, vote@N and top-k vote with curves over N."""
-    from mathwright.io import DataError, check_output_path, read_records, write_json
-    from mathwright.eval.verifier_metrics import evaluate, plot_curves
-    from mathwright.train.verifier import AGGREGATES
+    from mathwright.eval.rerank import RerankConfig, run
+    from mathwright.io import InputError
 
-    if aggregate not in AGGREGATES:
-        raise typer.BadParameter(f"--aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
-    if batch_size < 1:
-        raise typer.BadParameter(f"--batch-size must be >= 1, got {batch_size}")
-    check_output_path(out, directory=True)
-    recs = []
-    for ln, r in read_records(samples):
-        for k in ("id", "question", "samples", "preds", "correct"):
-            if k not in r:
-                raise DataError(samples, ln, f"missing field {k!r}")
-        lens = {k: len(r[k]) if isinstance(r[k], list) else None for k in ("samples", "preds", "correct")}
-        if None in lens.values() or len(set(lens.values())) != 1 or not lens["samples"]:
-            raise DataError(samples, ln, "'samples', 'preds' and 'correct' must be non-empty lists of one length, got "
-                                         + ", ".join(f"{k} {'not a list' if v is None else v}" for k, v in lens.items()))
-        recs.append(r)
-    if not recs:
-        raise DataError(samples, None, "no records")
-    scores = None
-    if verifier is not None:
-        from mathwright.solve.sampling import PROMPT
-        from mathwright.train.verifier import load_verifier, score
-
-        model, tok = load_verifier(verifier)
-        scores = {}
-        for r in recs:
-            scores[r["id"]] = score(model, tok, [PROMPT.format(question=r["question"])] * len(r["samples"]), r["samples"],
-                                    batch_size=batch_size, aggregate=aggregate)
-        write_json(out / "scores.json", scores)
-    n = min(len(r["samples"]) for r in recs)
-    ns = sorted({k for k in (1, 2, 4, 8, 16, 32, 64, 100, 200, 400) if k < n} | {n})
-    res = evaluate(recs, scores, ns=ns, seed=seed)
-    write_json(out / "metrics.json", res)
-    plot_curves(res["curves"], out / "curves.png")
+    try:
+        cfg = RerankConfig(samples=samples, out=out, verifier=verifier, batch_size=batch_size, aggregate=aggregate,
+                           seed=seed)
+    except InputError as e:  # a bad option value: reported as typer reports any
+        raise typer.BadParameter(str(e)) from None
+    res = run(cfg)
     for name, c in res["curves"].items():
         typer.echo(f"{name:>14}@N: " + "  ".join(f"{k}:{100 * v:.1f}%" for k, v in c.items()))
 

@@ -1,12 +1,16 @@
 """Recipes: a YAML file of any kind (``sft``, ``verifier``) loaded into its config dataclass with every key,
 type, range and registry name checked, and the ``train`` job that runs an ``sft`` recipe.
 
-``mathwright validate``, ``mathwright train``, ``mathwright train-verifier`` and ``python -m mathwright.train``
-all load through :func:`load_recipe`, so what validate passes the trainers accept. Bad input raises
-:class:`~mathwright.io.InputError` naming the file (line) or override and the key.
+``mathwright validate``, ``mathwright train``, ``mathwright train-verifier``, ``mathwright quickstart --config``
+and ``python -m mathwright.train`` all load through :func:`load_recipe`, so they agree on every recipe: what
+validate passes the trainers accept, except for files that do not exist yet (the data and the model are
+looked for only by the commands that load them). A recipe must name its data; a job that makes its own
+(quickstart) passes it as ``supplied``. Bad input raises :class:`~mathwright.io.InputError` naming the file
+(line) or override and the key.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from pathlib import Path
 from typing import Any, Optional
@@ -41,9 +45,12 @@ def load_train_config(config: Optional[Path], overrides: list[str]):  # -> Train
     return load_config(TrainConfig, config, overrides, passthrough={"trainer": SFTConfig})
 
 
-def load_recipe(config: Path, overrides: list[str], kind: Optional[str] = None, inputs: bool = False) -> tuple[str, Any]:
+def load_recipe(config: Path, overrides: list[str], kind: Optional[str] = None, inputs: bool = False,
+                supplied: Optional[dict[str, Any]] = None) -> tuple[str, Any]:
     """``(kind, config object)`` for a recipe, everything checked and nothing loaded. ``inputs=True`` (the
-    trainers) also requires the data files and the model to exist, before anything loads."""
+    trainers) also requires the data files and the model to exist, before anything loads. ``supplied``: fields
+    the calling job sets itself, after the recipe and its overrides (quickstart: ``data``, the records it is
+    about to generate, which need not exist yet, and ``output_dir``)."""
     from mathwright.models.tiny import PRESETS, is_preset
 
     check_input_file(config)
@@ -56,8 +63,9 @@ def load_recipe(config: Path, overrides: list[str], kind: Optional[str] = None, 
     if kind not in RECIPE_KINDS:
         raise DataError(config, None, f"unknown recipe kind {kind!r}; valid: {', '.join(RECIPE_KINDS)}")
     if kind == "sft":
-        cfg = load_train_config(config, overrides)
+        cfg = dataclasses.replace(load_train_config(config, overrides), **(supplied or {}))
         model_field, data = "model", [*cfg.data, *cfg.eval_data]
+        no_data = "no training data: set data: [path.jsonl, ...] (or the override data=[path.jsonl])"
         if cfg.mode == "scratch" and not is_preset(cfg.model):
             raise ConfigError(str(config), f"model: mode scratch builds a tiny preset; {cfg.model!r} is not one"
                                            f"{_hint(cfg.model, list(PRESETS))}")
@@ -67,18 +75,25 @@ def load_recipe(config: Path, overrides: list[str], kind: Optional[str] = None, 
             raise ConfigError(str(config), f"dtype: unknown dtype {cfg.dtype!r}; valid: {', '.join(_DTYPES)}")
     else:
         module, attr = RECIPE_KINDS[kind].split(":")
-        cfg = getattr(importlib.import_module(module), attr).from_yaml(config, overrides)
+        cfg = dataclasses.replace(getattr(importlib.import_module(module), attr).from_yaml(config, overrides),
+                                  **(supplied or {}))
         check_bounds(cfg, str(config))
         model_field, data = "base", [cfg.data] if cfg.data else []
+        no_data = "no 'data' (a samples JSONL) given"
     value = getattr(cfg, "format", None)
     if isinstance(value, str) and value:
         from mathwright.formats.registry import FORMATS
 
         if value not in FORMATS:
             raise ConfigError(str(config), f"format: {FORMATS.unknown_message(value)}")
+    if not cfg.data:  # validate refuses it as the trainers do: a recipe names its data
+        raise InputError(f"{config}: {no_data}")
     if inputs:
+        made = (supplied or {}).get("data") or []
+        made = {made} if isinstance(made, str) else set(made)  # made by the job: need not exist yet
         for path in data:
-            check_input_file(path)
+            if path not in made:
+                check_input_file(path)
         from mathwright.models import check_model
 
         check_model(getattr(cfg, model_field))
@@ -89,8 +104,6 @@ def run_train(config: Path, overrides: list[str]) -> Path:
     """The ``train`` job: load the ``sft`` recipe ``config`` with ``overrides`` (every check first), train,
     and return where the model was saved. Bad input, or a value a library rejects, raises ``InputError``."""
     _, cfg = load_recipe(config, overrides, kind="sft", inputs=True)
-    if not cfg.data:
-        raise InputError(f"{config}: no training data: set data: [path.jsonl, ...] (or the override data=[path.jsonl])")
     from mathwright.train.sft import train
 
     try:
