@@ -225,6 +225,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--cmd-weight", type=float, default=1.0,
                     help="loss weight of command-line tokens (bench/caef_full_probe.py; 1 = plain mean)")
+    ap.add_argument("--tokenizer", default="char", choices=("char", "caef"),
+                    help="char: one token per character; caef: the format's markers and |d cells as whole tokens")
     ap.add_argument("--batch-tokens", type=int, default=12_288)
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
     ap.add_argument("--n", type=int, default=100, help="problems per main row")
@@ -252,7 +254,7 @@ def main() -> None:
                                 fields=fields, minutes=minutes, batch_tokens=args.batch_tokens, lr=args.lr,
                                 seed=args.seed, threads=args.threads, bf16=not args.no_bf16,
                                 variant=args.variant, ckpt_minutes=args.ckpt_minutes, cmd_weight=args.cmd_weight,
-                                log=log)
+                                tokenizer=args.tokenizer, log=log)
     if args.probe_minutes:
         rate = st.tokens / st.train_seconds
         print(f"probe: {st.step} steps, {st.tokens:,} tokens in {st.train_seconds / 60:.1f} min = {rate:,.0f} tok/s "
@@ -312,9 +314,11 @@ def report(res: dict, s: dict, local: dict | None, args, load0, load1, wall: flo
     tps = s["tokens"] / max(s["train_seconds"], 1e-9)
     cw = (f" (command-line tokens weighted {s['cmd_weight']:g}x, loss figures the plain mean)"
           if s.get("cmd_weight", 1.0) != 1.0 else "")
+    tk = {"char": "char (1 token per character)", "caef": "caef (the format's markers, moves, machine and state names "
+          "and |d tape cells as whole tokens, the rest per character)"}[s.get("tokenizer", "char")]
     lines = [
         f"Full-format model: tiny LLaMA from scratch ({s['params']:,} parameters, preset {s['preset']}"
-        f"{', ' + json.dumps(s['fields']) if s['fields'] else ''}), char tokenizer, trained by the hand loop in "
+        f"{', ' + json.dumps(s['fields']) if s['fields'] else ''}), {tk} tokenizer, trained by the hand loop in "
         f"`solve/caef_full.py` for **{s['train_seconds'] / 60:.1f} min wall / {s['cpu_seconds'] / 60:.1f} CPU-min**, "
         f"{s['step']:,} steps of ~{s['pairs_per_batch']} step pairs ({s['tokens'] / 1e6:.1f}M tokens, "
         f"{tps:,.0f} tokens/s, padding {1 - s['tokens'] / max(s['padded'], 1):.1%}, loss at the end {s['loss']:.4f}) "
@@ -326,7 +330,8 @@ def report(res: dict, s: dict, local: dict | None, args, load0, load1, wall: flo
         "wrong step. Greedy decoding computed by draft verification (see the bench docstring); on "
         f"{res['agreement']['n']} sampled step prompts it gave {res['agreement']['identical']}/{res['agreement']['n']} "
         "responses identical to `model.generate`. Problems are fresh (seeded apart from the training stream); "
-        "half of the == pairs are equal. Tokens = characters generated (1 char = 1 token).",
+        "half of the == pairs are equal. Tokens / problem = characters generated (one token each under the char "
+        "tokenizer).",
         "",
         "| TASK | n | exact % | steps ok % | model calls / problem | tokens / problem | local-view exact % | "
         "local calls / problem | local tokens / problem | goal |",

@@ -25,7 +25,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
-from mathwright.solve.caef_full import Mix, _tensors, command_chars, encode, micro_batches, train_full  # noqa: E402
+from mathwright.solve.caef_full import Mix, _tensors, command_tokens, encode, micro_batches, train_full  # noqa: E402
 
 
 def step_accuracy(model, tok, pairs: list[tuple[str, str]], micro_tokens: int = 16_384) -> dict[str, float]:
@@ -44,7 +44,7 @@ def step_accuracy(model, tok, pairs: list[tuple[str, str]], micro_tokens: int = 
             x, pl, _ = s
             resp = by_ids[id(s)][1]
             ok = (pred[r, pl - 1:len(x) - 1] == torch.tensor(x[pl:])).tolist()
-            mask = command_chars(resp) + [True]  # EOS counts with the command (it ends the step)
+            mask = command_tokens(tok, resp)[1] + [True]  # EOS counts with the command (it ends the step)
             exact += all(ok)
             cmd += all(o for o, m in zip(ok, mask) if m)
             state += all(o for o, m in zip(ok, mask) if not m)
@@ -56,7 +56,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="runs/caef_probe")
     ap.add_argument("--recipes", nargs="+", default=["w1:cmd_weight=1", "w10:cmd_weight=10"],
-                    help="NAME:key=value,... with keys cmd_weight, lr, preset, batch_tokens")
+                    help="NAME:key=value,... with keys cmd_weight, lr, preset, batch_tokens, tokenizer (char|caef)")
     ap.add_argument("--mix", default="add:1-12")
     ap.add_argument("--eval", default="add:10", help="mix of the evaluation steps (fresh problems)")
     ap.add_argument("--n-eval", type=int, default=400)
@@ -76,7 +76,7 @@ def main() -> None:
         kw: dict = {"cmd_weight": 1.0, "lr": 2e-3, "preset": "tiny-1m", "batch_tokens": 12_288}
         for item in filter(None, kv.split(",")):
             k, _, v = item.partition("=")
-            kw[k] = v if k == "preset" else (int(v) if k == "batch_tokens" else float(v))
+            kw[k] = v if k in ("preset", "tokenizer") else (int(v) if k == "batch_tokens" else float(v))
         t0 = time.time()
         model, tok, st = train_full(Mix.parse(args.mix), out / name, minutes=10_000, max_steps=args.steps,
                                     seed=args.seed, threads=args.threads, log_every=50, **kw)

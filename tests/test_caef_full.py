@@ -144,3 +144,32 @@ def test_cmd_weight_weighs_only_command_lines_and_changes_the_update(tmp_path):
     m7, _, _ = train_full(Mix.parse("add:1-2"), tmp_path / "b", cmd_weight=7.0, **kw)
     diff = sum(float((p - q).abs().sum()) for p, q in zip(m1.parameters(), m7.parameters()))
     assert diff > 0  # same seed, same stream: only the weighting differs
+
+
+def test_caef_tokenizer_shortens_steps_keeps_text_and_runs_the_loop(tmp_path):
+    """``tokenizer="caef"``: markers and |d cells are single tokens, the text round-trips exactly, command-line
+    weights follow the token offsets, and a model trained with it reloads from disk and runs the checked loop."""
+    from mathwright.models.hf import load
+    from mathwright.models.tiny import char_tokenizer
+    from mathwright.solve.caef_full import caef_words, command_chars, command_tokens, encode
+
+    tok = char_tokenizer(words=caef_words())
+    pairs = Mix.parse("add:4,sub:3,ldiv:4x2").sample(random.Random(1), 12, "both")
+    for p, r in pairs:
+        ids, cmd = command_tokens(tok, r)
+        assert tok.decode(ids) == r and len(ids) < len(r) / 2
+        starts = [a for a, _ in tok(r, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]]
+        assert cmd == [command_chars(r)[a] for a in starts] and any(cmd) and not all(cmd)
+        assert "[HEAD1]" in tok.convert_ids_to_tokens(ids) or "[HEAD]" in tok.convert_ids_to_tokens(ids) or \
+            r.startswith(("SUB,", "LDIV,"))
+    (x, pl, w), = encode(tok, pairs[:1], cmd_weight=5.0)
+    assert len(w) == len(x) - pl and w.count(5.0) == sum(command_tokens(tok, pairs[0][1])[1])
+    kw = dict(preset="tiny-100k", batch_tokens=1024, micro_tokens=1024, threads=1, log=lambda s: None, warmup=1,
+              bf16=False, max_steps=2, tokenizer="caef")
+    train_full(Mix.parse("add:1-2"), tmp_path / "k", **kw)
+    m = load(str(tmp_path / "k" / "model"), dtype="float32")
+    dv = DraftVerified(m.model, m.tokenizer, fallback_tokens=8)
+    runs = solve_problems([Problem("add", 12, 34)], dv, mode="full", check=True, stop_on_error=True)
+    assert runs[0].steps >= 1 and len(m.tokenizer) == len(tok)  # the words travel with the saved tokenizer
+    with pytest.raises(ValueError, match="unknown tokenizer"):
+        train_full(Mix.parse("add:1"), tmp_path / "z", **{**kw, "tokenizer": "bpe"})

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 # Special tokens are spelt with U+27E8/U+27E9 brackets, which are not in the vocabulary: a text that
 # contains a literal "<s>" or "</s>" (HTML, code) is then tokenized as plain characters, so the round trip
@@ -61,10 +61,19 @@ def is_preset(spec: str) -> bool:
     return spec in PRESETS
 
 
-def char_tokenizer(chars: str = VOCAB_CHARS, model_max_length: int = 2048) -> Any:
+def char_tokenizer(chars: str = VOCAB_CHARS, model_max_length: int = 2048, words: Sequence[str] = ()) -> Any:
     """A character-level ``PreTrainedTokenizerFast``: one token per character, BOS prepended, unknown
     characters -> ``<unk>``. Decoding joins tokens with no separator, so
     ``decode(encode(s), skip_special_tokens=True) == s`` for any ``s`` over ``chars``.
+
+    ``words``: strings that become one token each wherever they occur (longest match first), the rest of
+    the text still one token per character; the round trip stays exact. A format with a fixed
+    vocabulary of markers (CAEF's ``[HEAD1]``, ``RIGHT``, ...) is then several times shorter.
+
+    >>> tok = char_tokenizer(words=["[HEAD1]", "|7", "RIGHT"])
+    >>> ids = tok("a[HEAD1]|7|8 RIGHT", add_special_tokens=False)["input_ids"]
+    >>> len(ids), tok.decode(ids)
+    (7, 'a[HEAD1]|7|8 RIGHT')
     """
     from tokenizers import Tokenizer, decoders, models, processors
     from transformers import PreTrainedTokenizerFast
@@ -81,6 +90,11 @@ def char_tokenizer(chars: str = VOCAB_CHARS, model_max_length: int = 2048) -> An
     core.post_processor = processors.TemplateProcessing(
         single=f"{BOS} $A", pair=f"{BOS} $A $B", special_tokens=[(BOS, vocab[BOS])]
     )
+    if words:
+        from tokenizers import AddedToken
+
+        core.add_tokens([AddedToken(w, normalized=False, single_word=False, lstrip=False, rstrip=False)
+                         for w in dict.fromkeys(words)])
     return PreTrainedTokenizerFast(
         tokenizer_object=core,
         bos_token=BOS,
@@ -123,7 +137,8 @@ def tiny_config(preset: str | None = "tiny-1m", *, vocab_size: int | None = None
     return LlamaConfig(**base)
 
 
-def build_tiny(preset: str | None = "tiny-1m", *, seed: int = 0, chars: str = VOCAB_CHARS, **fields: Any) -> tuple[Any, Any]:
+def build_tiny(preset: str | None = "tiny-1m", *, seed: int = 0, chars: str = VOCAB_CHARS, words: Sequence[str] = (),
+               **fields: Any) -> tuple[Any, Any]:
     """``(LlamaForCausalLM, tokenizer)`` freshly initialised with ``torch.manual_seed(seed)``.
 
     >>> model, tok = build_tiny("tiny-100k")
@@ -133,7 +148,7 @@ def build_tiny(preset: str | None = "tiny-1m", *, seed: int = 0, chars: str = VO
     import torch
     from transformers import GenerationConfig, LlamaForCausalLM
 
-    tok = char_tokenizer(chars)
+    tok = char_tokenizer(chars, words=words)
     cfg = tiny_config(preset, vocab_size=len(tok), **fields)
     torch.manual_seed(seed)
     model = LlamaForCausalLM(cfg)

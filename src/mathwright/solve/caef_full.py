@@ -109,21 +109,54 @@ def command_chars(response: str) -> list[bool]:
 Seq = tuple[list[int], int, "list[float] | None"]
 
 
+def caef_words() -> list[str]:
+    """The full format's fixed vocabulary, one token each under ``tokenizer="caef"``: the register and head
+    markers, moves, machine and state names, the halt line, ``", "``, and ``|d`` (a tape cell), so the digit
+    under ``[HEAD1]`` is the very next token. Prompts and targets are unchanged; only their segmentation is.
+
+    >>> from mathwright.models.tiny import char_tokenizer
+    >>> tok = char_tokenizer(words=caef_words())
+    >>> tok.convert_ids_to_tokens(tok("ADD, q1,  |3[HEAD1]|6", add_special_tokens=False)["input_ids"])
+    ['ADD', ', ', 'q1', ', ', ' ', '|3', '[HEAD1]', '|6']
+    """
+    from mathwright.machines.composers import COMPOSERS
+    from mathwright.machines.executors import EXECUTORS
+
+    marks = ["[OUTPUT]", "[HEAD1]", "[HEAD2]", "[HEAD]", "[C]", "[CALL]", "[REM]", "[QD]", "[COUNT]"]
+    states = [f"q{i}" for i in range(10)] + ["qH"]
+    return ([F.HALT_LINE, "CMD", "RIGHT", "LEFT", "True", "False", ", "] + marks + list(EXECUTORS) + list(COMPOSERS)
+            + states + [f"|{d}" for d in range(10)])
+
+
+def make_tokenizer_words(kind: str) -> list[str]:
+    """``char``: one token per character; ``caef``: :func:`caef_words` as whole tokens."""
+    if kind not in ("char", "caef"):
+        raise ValueError(f"unknown tokenizer {kind!r}: expected char or caef")
+    return caef_words() if kind == "caef" else []
+
+
+def command_tokens(tok, response: str) -> tuple[list[int], list[bool]]:
+    """Token ids of ``response`` and, per token, whether it starts on a command line (:func:`command_chars`)."""
+    enc = tok(response, add_special_tokens=False, return_offsets_mapping=True)
+    chars = command_chars(response)
+    return enc["input_ids"], [chars[a] if a < len(chars) else False for a, _ in enc["offset_mapping"]]
+
+
 def encode(tok, pairs: Sequence[tuple[str, str]], cmd_weight: float = 1.0) -> list[Seq]:
     """(token ids of prompt + response + EOS, prompt length, per-response-token loss weights) per pair.
 
-    With ``cmd_weight`` != 1 the response is encoded character by character (exact for the char tokenizer
-    ``train_full`` builds) and tokens on command lines weigh ``cmd_weight``; otherwise weights are None (all 1)."""
+    With ``cmd_weight`` != 1, response tokens that start on a command line weigh ``cmd_weight`` (the
+    tokenizer's offsets say where each token starts); otherwise weights are None (all 1)."""
     out: list[Seq] = []
     for p, r in pairs:
         pi = tok(p)["input_ids"]
-        ri = tok(r, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
         w = None
         if cmd_weight != 1.0:
-            if len(ri) != len(r) + 1:
-                raise ValueError("cmd_weight needs a character-level tokenizer (one token per character)")
-            w = [cmd_weight if c else 1.0 for c in command_chars(r)] + [1.0]
-        out.append((pi + ri, len(pi), w))
+            ri, cmd = command_tokens(tok, r)
+            w = [cmd_weight if c else 1.0 for c in cmd] + [1.0]
+        else:
+            ri = tok(r, add_special_tokens=False)["input_ids"]
+        out.append((pi + ri + [tok.eos_token_id], len(pi), w))
     return out
 
 
@@ -199,9 +232,12 @@ def train_full(mix: Mix, out_dir: str | Path, *, preset: str = "tiny-1m", fields
                minutes: float = 40.0, batch_tokens: int = 16_384, micro_tokens: int = 8_192, lr: float = 2e-3,
                warmup: int = 100, seed: int = 0, threads: int = 2, bf16: bool = True, variant: str = "both",
                ckpt_minutes: float = 3.0, max_steps: int | None = None, log_every: int = 10,
-               cmd_weight: float = 1.0, log: Callable[[str], None] = print) -> tuple[Any, Any, TrainState]:
+               cmd_weight: float = 1.0, tokenizer: str = "char",
+               log: Callable[[str], None] = print) -> tuple[Any, Any, TrainState]:
     """Train (or resume) a tiny LLaMA on the full-format stream for ``minutes`` of training wall time.
 
+    ``tokenizer``: ``char`` (one token per character) or ``caef`` (the format's markers as whole tokens,
+    :func:`caef_words`).
     ``cmd_weight``: loss weight of command-line tokens (:func:`command_chars`) against 1 for the rest; the
     logged loss is the plain per-token mean either way."""
     import torch
@@ -213,7 +249,7 @@ def train_full(mix: Mix, out_dir: str | Path, *, preset: str = "tiny-1m", fields
     torch.set_num_threads(threads)
     fields = dict(fields or {})
     fields.setdefault("max_position_embeddings", 4096)
-    model, tok = build_tiny(preset, seed=seed, **fields)
+    model, tok = build_tiny(preset, seed=seed, words=make_tokenizer_words(tokenizer), **fields)
     model.set_attn_implementation("eager")  # CPU bf16 autocast pays only with eager attention (train/sft.py)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
     st = TrainState()
@@ -221,6 +257,8 @@ def train_full(mix: Mix, out_dir: str | Path, *, preset: str = "tiny-1m", fields
             "variant": variant, "mix": [c.__dict__ for c in mix.classes], "minutes": minutes}
     if cmd_weight != 1.0:  # only when set, so earlier checkpoints' metadata reads the same
         meta["cmd_weight"] = cmd_weight
+    if tokenizer != "char":
+        meta["tokenizer"] = tokenizer
     if (out / "ckpt.pt").exists():
         ck = torch.load(out / "ckpt.pt", weights_only=False)
         model.load_state_dict(ck["model"])
