@@ -34,8 +34,10 @@ INSTALL_HINT = ("the vLLM backend needs the package vllm: pip install vllm (vllm
 class VLLMModel:
     """Completions from a ``vllm.LLM`` engine."""
 
-    def __init__(self, llm: Any, name: str) -> None:
-        self.llm, self.name = llm, name
+    def __init__(self, llm: Any, name: str, per_request_seed: bool = True) -> None:
+        # vLLM's CPU runner cannot rewind a per-request torch.Generator when it discards a partly prefilled
+        # step ("CPU Generator does not use offset"); there the engine-wide seed given to LLM(seed=) decides.
+        self.llm, self.name, self.per_request_seed = llm, name, per_request_seed
         self.tokenizer = llm.get_tokenizer()  # serve: token counts and chat templates
 
     def params(self, cfg: GenerationConfig, logprobs: int | None = None) -> Any:
@@ -46,7 +48,7 @@ class VLLMModel:
         return SamplingParams(n=max(1, cfg.n), temperature=0.0 if greedy else float(cfg.temperature),
                               top_p=1.0 if greedy else float(cfg.top_p),
                               max_tokens=max(1, cfg.max_new_tokens), stop=[s for s in cfg.stop if s] or None,
-                              seed=cfg.seed, logprobs=logprobs)
+                              seed=cfg.seed if self.per_request_seed else None, logprobs=logprobs)
 
     def generate(self, prompts: Sequence[str], cfg: GenerationConfig = GenerationConfig()) -> list[list[str]]:
         """For each prompt, ``cfg.n`` completions (prompt removed, cut before the first stop string)."""
@@ -139,4 +141,6 @@ def load(spec: str, **kwargs: Any) -> VLLMModel:
     kwargs.setdefault("max_model_len", context_len(path))
     kwargs.setdefault("seed", 0)
     llm = vllm.LLM(model=path, **kwargs)
-    return VLLMModel(llm, spec)
+    from vllm.platforms import current_platform
+
+    return VLLMModel(llm, spec, per_request_seed=not current_platform.is_cpu())
