@@ -8,7 +8,7 @@ import pytest
 
 from mathwright.arith.goat_mix import (GROUPS, REFERENCE_COUNTS, REFERENCE_TOTAL, GoatMix, GoatMixConfig, apportion,
                                        buckets)
-from mathwright.data.generate import Shard
+from mathwright.data.shards import Shard
 from mathwright.formats.goat import render_mix
 
 

@@ -65,16 +65,6 @@ def trace_caef(
         fail(f"unknown mode {mode!r}; valid: full, local")
 
 
-_EAGER_CLASSES = 200_000  # up to here the class list is built and shuffled (the bytes of earlier releases)
-
-
-def _class_at(c: int, ops: list[str], lo: int, span: int) -> tuple[str, int, int]:
-    """The ``c``-th (op, len a, len b) class in the order of the eager list."""
-    o, rest = divmod(c, span * span)
-    i, j = divmod(rest, span)
-    return ops[o], lo + i, lo + j
-
-
 @generate_app.command("caef")
 def generate_caef(
     out: Path = typer.Option(..., "--out", help="output .jsonl or .parquet"),
@@ -90,54 +80,14 @@ def generate_caef(
     fresh: bool = typer.Option(False, "--fresh", help="discard an interrupted run's finished shards instead of reusing them"),
 ) -> None:
     """Generate CAEF step pairs (balanced operand-length classes; every record checked against the oracle)."""
-    from mathwright.data.generate import GenerationError, check_sizes, write_dataset
-    from mathwright.formats.caef_data import MAX_DIGITS, OP_MACHINE, check_record, make_records
+    from mathwright.data.caef import CaefDataConfig, run
+    from mathwright.data.generate import GenerationError
 
-    op_list = [o.strip() for o in ops.split(",") if o.strip()]
-    for o in op_list:
-        if o not in OP_MACHINE:
-            fail(f"unknown op {o!r}; valid: {', '.join(OP_MACHINE)}")
-    lo, _, hi = digits.partition("-")
+    cfg = CaefDataConfig(out=out, ops=tuple(o.strip() for o in ops.split(",") if o.strip()), digits=digits, n=n,
+                         seed=seed, mode=mode, variant=variant, keep=keep, workers=workers, progress=progress,
+                         fresh=fresh)
     try:
-        lo_i, hi_i = int(lo), int(hi or lo)
-    except ValueError:
-        fail(f"bad --digits {digits!r}; expected e.g. 1-100")
-    if not 1 <= lo_i <= hi_i:
-        fail(f"bad --digits {digits!r}; need 1 <= lo <= hi")
-    if hi_i > MAX_DIGITS:
-        fail(f"bad --digits {digits!r}: CAEF operands of at most {MAX_DIGITS} digits (a record holds both "
-             f"operands: ~10-30 characters per digit)")
-    if mode not in ("full", "local") or variant not in ("caef", "fixed"):
-        fail("--mode must be full|local and --variant caef|fixed")
-    try:
-        check_sizes(n, 10_000, workers)
-    except ValueError as e:
-        fail(str(e))
-    span = hi_i - lo_i + 1
-    n_classes = len(op_list) * span * span  # never materialised when large (issue 22)
-    classes = ([(o, i, j) for o in op_list for i in range(lo_i, hi_i + 1) for j in range(lo_i, hi_i + 1)]
-               if n_classes <= _EAGER_CLASSES else None)
-
-    def make_shard(shard):  # balanced: cycle through a shuffled order of the (op, len a, len b) classes
-        rng = shard.rng()
-        recs: list[dict] = []
-        order: list = []
-        while len(recs) < shard.count:
-            if not order:
-                if classes is not None:  # the shuffled list of every class (the bytes of earlier releases)
-                    order = classes[:]
-                    rng.shuffle(order)
-                else:  # distinct random classes, as many as the shard can use, drawn without the table
-                    k = min(n_classes, shard.count - len(recs))
-                    order = [_class_at(c, op_list, lo_i, span) for c in rng.sample(range(n_classes), k)]
-            o, la, lb = order.pop()
-            recs += make_records(o, la, lb, rng, mode=mode, compat=variant == "caef", keep=keep)
-        return recs[:shard.count]
-
-    try:
-        meta = write_dataset(make_shard, n, out, seed=seed, workers=workers, check=check_record,
-                             split_key="instruction", count_by="op", progress=progress, fresh=fresh,
-                             config={"ops": op_list, "digits": digits, "mode": mode, "variant": variant, "keep": keep})
+        meta = run(cfg)
     except GenerationError as e:
         fail(str(e))
     typer.echo(f"wrote {meta['files']['all']['records'] if 'all' in meta['files'] else n} records to {out}")
@@ -177,20 +127,21 @@ def _solve_caef(expr: str, model: str, mode: str = "local", machines: str = "lon
 def _solve_direct(expr: str, model: str, fmt: str = "goat", **_: object) -> str:
     """Ask a model trained on format ``fmt`` (goat, aligned-scratch, ...) for the answer in one generation:
     the format's prompt, stop strings and parser, exactly as ``eval arith`` uses them."""
-    from mathwright.eval.arith import FormatAdapter, get_format
+    from mathwright.eval.arith import read_answer, target
+    from mathwright.formats.registry import arith_format
     from mathwright.models.base import GenerationConfig, load_model
 
     p = _problem(expr)
     try:
-        adapter = FormatAdapter(get_format(fmt), fmt)
-    except (KeyError, ValueError) as e:
-        fail(str(e.args[0]) if e.args else f"unknown format {fmt!r}")
+        arith = arith_format(fmt)
+    except ValueError as e:
+        fail(str(e))
     if model == "oracle":
         fail("--strategy direct needs a trained model (--model DIR); 'oracle' is for --strategy caef")
     m = load_model(model)
-    budget = max(64, 2 * len(adapter.target(p)) + 16)  # the rendered answer's length bounds a sane output
-    out = m.generate([adapter.prompt(p)], GenerationConfig(max_new_tokens=budget, stop=adapter.stop))[0][0]
-    ans = adapter.parse(out)
+    budget = max(64, 2 * len(target(arith, p)) + 16)  # the rendered answer's length bounds a sane output
+    out = m.generate([arith.prompt(p)], GenerationConfig(max_new_tokens=budget, stop=arith.stop))[0][0]
+    ans = read_answer(arith, out)
     return ans if ans is not None else f"unreadable model output: {out!r}"
 
 
