@@ -100,13 +100,14 @@ def train_one(run: Run, budget_min: float, snapshots: list[float], out: Path, n_
     """Train ``run`` for ``budget_min`` wall minutes; save + evaluate a checkpoint at each snapshot minute."""
     import torch
 
-    from mathwright.eval.arith import FormatAdapter, get_format, run_arith_eval
+    from mathwright.eval.arith import run_arith_eval
+    from mathwright.formats.registry import arith_format
     from mathwright.models.hf import HFModel
     from mathwright.models.tiny import build_tiny, describe
     from mathwright.train.sft import set_training_attention
 
     torch.set_num_threads(1)
-    fmt = FormatAdapter(get_format(run.format), run.format)
+    fmt = arith_format(run.format)
     model, tok = build_tiny(run.preset, seed=seed)
     set_training_attention(model)  # eager on CPU: ~2x faster than sdpa under bf16 autocast
     vocab = tok.get_vocab()
@@ -120,7 +121,7 @@ def train_one(run: Run, budget_min: float, snapshots: list[float], out: Path, n_
         seqs, plen = [], []
         for _ in range(run.batch):
             p = next(gen)
-            rec = fmt.fmt.render(p, random.Random(0)) if run.format == "goat" else fmt.fmt.render(p)
+            rec = fmt.render(p, random.Random(0))
             pr = [bos] + ids(fmt.prompt(p))
             seqs.append(pr + ids(rec["output"]) + [eos])
             plen.append(len(pr))

@@ -83,13 +83,17 @@ def test_reversed_wrong_answer_fails() -> None:
 
 
 def test_formats_are_registered() -> None:
-    from mathwright.eval.arith import get_format
+    from mathwright.formats.contract import ArithFormat
+    from mathwright.formats.registry import ARITH_FORMATS, arith_format
 
-    assert get_format("reversed").render is rev.render
-    assert get_format("scratchpad").parse is sp.parse
-    assert get_format("padded") is pad and get_format("padded8") is pad8
-    with pytest.raises(ValueError, match="unknown format"):
-        get_format("revresed")
+    assert arith_format("reversed").render is rev.render
+    assert arith_format("scratchpad").parse is sp.parse
+    assert arith_format("padded") is pad and arith_format("padded8") is pad8
+    assert all(isinstance(ARITH_FORMATS.get(name), ArithFormat) for name in ARITH_FORMATS)
+    with pytest.raises(ValueError, match="unknown format 'revresed'; did you mean 'reversed'"):
+        arith_format("revresed")
+    with pytest.raises(ValueError, match="'gsm' is a solution format"):
+        arith_format("gsm")
 
 
 def test_aligned_scratch_layout_by_hand() -> None:

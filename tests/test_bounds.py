@@ -105,20 +105,21 @@ def test_eval_past_the_models_context_is_refused(tmp_path: Path) -> None:
     from mathwright.models.tiny import save_tiny
 
     model = save_tiny(tmp_path / "m", "tiny-100k")
-    r, _ = limited("eval", "arith", "--model", str(model), "--ops", "add", "--digits", "100000", "--n", "2",
+    r, _ = limited("eval", "arith", "--model", str(model), "--format", "goat", "--ops", "add", "--digits", "100000", "--n", "2",
                    "--out", str(tmp_path / "ev"), cwd=tmp_path, timeout=120)
     line = refused(r, "100000D+100000D", "2048-token limit", "lower --digits", only_line=False)
     assert "max_position_embeddings" in line
     assert not (tmp_path / "ev" / "metrics.json").exists()
     # a size that fits is accepted by the same check
-    from mathwright.eval.arith import check_context, FormatAdapter, get_format
+    from mathwright.eval.arith import check_context
+    from mathwright.formats.registry import arith_format
     from mathwright.eval.arith_suites import grid_buckets
     from mathwright.models.hf import load
 
     m = load(str(model), dtype="float32")
-    check_context(m, FormatAdapter(get_format("goat"), "goat"), grid_buckets("add,mul", "1-8"), 0, None)
+    check_context(m, arith_format("goat"), grid_buckets("add,mul", "1-8"), 0, None)
     with pytest.raises(ValueError, match="--max-new-tokens 4000, past its 2048-token limit"):
-        check_context(m, FormatAdapter(get_format("goat"), "goat"), grid_buckets("add", "4"), 0, 4000)
+        check_context(m, arith_format("goat"), grid_buckets("add", "4"), 0, 4000)
 
 
 @pytest.mark.parametrize("args, words", [

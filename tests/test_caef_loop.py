@@ -187,12 +187,12 @@ def test_solve_direct_uses_the_format_prompt_stop_and_parser(monkeypatch, fmt, e
     import random as _random
 
     from mathwright.arith.problem import parse_expr
-    from mathwright.eval.arith import FormatAdapter, get_format
+    from mathwright.formats.registry import arith_format
     from mathwright.models import base
 
     p = parse_expr(expr)
-    ad = FormatAdapter(get_format(fmt), fmt)
-    rec = ad.fmt.render(p, rng=_random.Random(0)) if fmt == "goat" else ad.fmt.render(p)
+    ad = arith_format(fmt)
+    rec = ad.render(p, rng=_random.Random(0))
     junk = "\n999 junk after the answer" if ad.stop else ""  # goat has no stop string: its models end with EOS
     known = {ad.prompt(p): rec["output"] + junk}
 

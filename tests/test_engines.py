@@ -58,7 +58,7 @@ def test_cli_reports_a_missing_engine_in_one_line(monkeypatch, tmp_path, capsys)
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"")
     monkeypatch.setitem(sys.modules, "llama_cpp", None)
-    monkeypatch.setattr(sys, "argv", ["mathwright", "eval", "arith", "--model", f"llamacpp:{gguf}", "--suite", "goat",
+    monkeypatch.setattr(sys, "argv", ["mathwright", "eval", "arith", "--model", f"llamacpp:{gguf}", "--format", "goat", "--suite", "goat",
                                       "--n", "1", "--out", str(tmp_path / "ev")])
     with pytest.raises(SystemExit) as e:
         main()

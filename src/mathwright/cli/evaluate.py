@@ -16,7 +16,8 @@ def eval_cmd(
     model: str = typer.Option(..., "--model", help="model dir, hub id, .gguf, http://host/v1, or 'oracle' (caef)"),
     out: Path = typer.Option(..., "--out", help="output directory"),
     # arithmetic
-    format: str = typer.Option("goat", "--format", help="arith: text format the model was trained on"),
+    format: Optional[str] = typer.Option(None, "--format", help="arith: text format the model was trained on "
+                                         "(default: the one its mathwright_train.yaml records)"),
     suite: Optional[str] = typer.Option(None, "--suite", help="arith: named suite, e.g. 'goat'"),
     ops: Optional[str] = typer.Option(None, "--ops", help="arith: ops, e.g. add,sub,mul,div"),
     digits: Optional[str] = typer.Option(None, "--digits", help="arith: operand lengths, e.g. 1-16"),
@@ -33,7 +34,8 @@ def eval_cmd(
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
     fresh: bool = typer.Option(False, "--fresh", help="discard earlier predictions in --out instead of resuming"),
 ) -> None:
-    """Evaluate a model. Example: ``mathwright eval arith --model runs/q/model --suite goat --n 50 --out runs/q/eval``."""
+    """Evaluate a model. Example: ``mathwright eval arith --model runs/q/model --suite goat --n 50 --out runs/q/eval``
+    (a model trained by ``mathwright train`` records its format; give ``--format`` for any other)."""
     from mathwright.io import check_output_path
 
     check_model(model)  # before --out is touched

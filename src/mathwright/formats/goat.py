@@ -22,12 +22,12 @@ import json
 import random
 import re
 from importlib import resources
-from types import SimpleNamespace
 from typing import Any
 
 from mathwright.arith.decompose import digit_places as _digit_places
 from mathwright.arith.decompose import is_round
 from mathwright.arith.problem import SYMBOLS, Problem, euclid_divmod
+from mathwright.formats.contract import ArithText
 from mathwright.formats.goat_check import FIELDS, _diagnose, check, op_of  # noqa: F401 (re-exported)
 from mathwright.formats.goat_check import answer_text as _answer_text
 
@@ -140,11 +140,12 @@ def render_fields(op: str, a: int, b: int, rng: random.Random) -> dict:
             "output": _output(op, a, b, q_text, ans), "answer": ans, "op": op}
 
 
-def render(problem: Problem, rng: random.Random) -> dict:
-    """Goat record ``{instruction, input, output, answer, op}`` for ``problem`` (ops + - * /)."""
+def render(problem: Problem, rng: random.Random | None = None) -> dict:
+    """Goat record ``{instruction, input, output, answer, op}`` for ``problem`` (ops + - * /); the
+    instruction template is drawn from ``rng`` (default ``random.Random(0)``)."""
     if problem.op not in GOAT_OPS:
         raise ValueError(f"the goat format has no op {problem.op!r}; valid ops: {', '.join(GOAT_OPS)}")
-    return render_fields(problem.op, problem.a, problem.b, rng)
+    return render_fields(problem.op, problem.a, problem.b, rng or random.Random(0))
 
 
 def render_mix(mix: Any, shard: Any) -> list[dict]:
@@ -202,14 +203,7 @@ def parse(text: str) -> str:
     return f"{q} R {r}" if r else str(q)
 
 
-def prompt(instruction: str) -> str:
-    """The Goat prompt (docs/goat.md §5): train on ``prompt + output + EOS`` with the prompt masked.
-
-    >>> prompt("What is 2+2?")
-    'What is 2+2?\\nAnswer: '
-    """
-    return f"{instruction}\nAnswer: "
-
-
-FORMAT = SimpleNamespace(name="goat", render=render, parse=parse, check=check, encode=encode, output=goat_output,
-                         op_of=op_of, prompt=prompt)
+# The registry entry. Its prompt is the canonical expression in Goat's prompt (docs/goat.md §5), what
+# ``eval arith`` asks; training data carries the noised instruction templates instead (``--template bare``:
+# the canonical expression too). No stop string: Goat models end with EOS.
+FORMAT = ArithText("goat", render=render, parse=parse, check=check, op_of=op_of)

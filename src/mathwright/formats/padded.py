@@ -47,18 +47,20 @@ from typing import Optional
 
 from mathwright.arith.problem import Problem, parse_expr
 from mathwright.formats import reversed as reversed_format
+from mathwright.formats.contract import prompt_text
 
 WIDTH = 16
 
 
 @dataclass(frozen=True)
 class PaddedFormat:
-    """The ``padded`` format at a given operand width (the registry entry uses ``WIDTH`` = 16)."""
+    """The ``padded`` format at a given operand width (the registry entry uses ``WIDTH`` = 16): an
+    :class:`~mathwright.formats.contract.ArithFormat`."""
 
     width: int = WIDTH
     name: str = "padded"
     lsb_operands: bool = False  # ``aligned``: operands too are written least-significant digit first
-    STOP: tuple[str, ...] = ("\n",)
+    stop: tuple[str, ...] = ("\n",)
 
     def _w(self, p: Problem, width: Optional[int]) -> int:
         return max(width or self.width, len(str(abs(p.a))), len(str(abs(p.b))))
@@ -72,6 +74,10 @@ class PaddedFormat:
             return ("-" if x < 0 else "") + (digits[::-1] if self.lsb_operands else digits)
 
         return f"{pad(p.a)} {p.symbol} {pad(p.b)}"
+
+    def prompt(self, p: Problem, template: Optional[str] = None) -> str:
+        """``'0012 + 0150\\nAnswer: '``: the padded instruction in ``template`` (default the shared prompt)."""
+        return prompt_text(self.instruction(p), p, template)
 
     def output(self, p: Problem, width: Optional[int] = None) -> str:
         if p.op == "div":

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import random
 import re
-import sys
 from typing import Optional
 
 from mathwright.arith.problem import Problem, parse_expr
+from mathwright.formats.contract import ArithText
 
 NAME = "reversed"
 STOP: tuple[str, ...] = ("\n",)  # answers are one line; stop early if the model rambles
@@ -107,4 +107,4 @@ def check(record: dict) -> Optional[str]:
     return f"answer: {got!r} {shown}, expected {p.answer()}"
 
 
-FORMAT = sys.modules[__name__]  # the registry entry: this module (render / parse / check)
+FORMAT = ArithText(NAME, render=render, parse=parse, check=check, stop=STOP, instruction=instruction)  # the registry entry

@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import random
 import re
-import sys
 from typing import Optional
 
 from mathwright.arith.problem import Problem, euclid_divmod, parse_expr
+from mathwright.formats.contract import ArithText
 from mathwright.formats.reversed import read_rev, rev_int
 
 NAME = "scratchpad"
@@ -190,4 +190,4 @@ def check(record: dict) -> Optional[str]:
     return err
 
 
-FORMAT = sys.modules[__name__]  # the registry entry: this module (render / parse / check)
+FORMAT = ArithText(NAME, render=render, parse=parse, check=check, stop=STOP, instruction=instruction)  # the registry entry

@@ -10,6 +10,10 @@
 - Each record becomes ``prompt = prompt.format(**record)`` and ``completion = completion.format(**record)``
   (Goat: ``"{instruction}\\nAnswer: "`` / ``"{output}"``; CAEF/GSM8K/MathInstruct just name their fields).
   TRL appends EOS to the completion and, with ``completion_only_loss``, labels every prompt token -100.
+- ``format`` names the data's format (``goat``, ``aligned8``, ...); left out, it is what the data's
+  ``.meta.json`` (written by ``mathwright generate``) names. It and the ``prompt`` are recorded in
+  ``OUT/model/mathwright_train.yaml``, so ``mathwright eval arith --model OUT/model`` asks the model the way it
+  was trained and needs no ``--format`` (:mod:`mathwright.train.record`).
 - ``trainer:`` is passed to TRL's ``SFTConfig`` as is (learning_rate, per_device_train_batch_size,
   max_steps, save_steps, ...); unknown keys fail before anything loads.
 - On CPU the loss projects only the labelled (completion) positions through the LM head
@@ -21,9 +25,12 @@
   (docs/resume.md).
 - ``max_minutes`` stops training cleanly after that much wall time (CPU budgets); the final save still happens.
 - Outputs: ``OUT/model`` (final model + tokenizer, or the merged model for LoRA), ``OUT/adapter`` (LoRA
-  only), ``OUT/config.yaml`` (resolved config, also copied into ``OUT/model``), ``OUT/loss.csv``,
+  only), ``OUT/config.yaml`` (resolved config, also copied into ``OUT/model`` as ``mathwright_train.yaml``), ``OUT/loss.csv``,
   TensorBoard events under ``OUT/runs``, ``OUT/train_summary.json`` (tokens seen, wall time, tokens/s).
 - Works unchanged under ``accelerate launch`` / ``torchrun``: only the main process writes files.
+
+Records become prompt/completion pairs in :mod:`mathwright.train.sft_data`; the model, TRL's ``SFTConfig``
+and the trainer with its CPU loss are built in :mod:`mathwright.train.sft_trainer`.
 
 Example::
 
@@ -31,13 +38,19 @@ Example::
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mathwright.io import DataError, read_jsonl
+from mathwright.formats.contract import PROMPT
+from mathwright.io import DataError
+from mathwright.train.record import TRAIN_RECORD
+from mathwright.train.sft_data import count_too_long, data_format, load_records  # noqa: F401 (re-exported)
+from mathwright.train.sft_trainer import (TRAINER_DEFAULTS, build_model, cpu_has_bf16, default_bf16,  # noqa: F401
+                                          freeze_except, labelled_positions_loss, set_training_attention, sft_config)
 
 MODES = ("scratch", "full", "lora")
 RESUME = ("auto", "never")
@@ -63,7 +76,8 @@ class TrainConfig:
     model_fields: dict[str, Any] = field(default_factory=dict)  # scratch: LlamaConfig fields over the preset
     data: list[str] = field(default_factory=list)  # mathwright JSONL file(s)
     eval_data: list[str] = field(default_factory=list)  # optional held-out JSONL (eval loss)
-    prompt: str = "{instruction}\nAnswer: "  # Goat's inference prompt; str.format over each record
+    format: str | None = None  # the data's format (registry name); None: what the data's .meta.json names
+    prompt: str = PROMPT  # Goat's inference prompt "{instruction}\nAnswer: "; str.format over each record
     completion: str = "{output}"  # EOS is appended by TRL
     limit: int | None = None  # use only the first N records of `data` (quick runs)
     max_length: int = 512  # Goat's cutoff; longer examples are truncated (keep_start)
@@ -87,191 +101,9 @@ class TrainConfig:
             raise ValueError(f"trainable (partial unfreezing) applies to mode full, not {self.mode!r}")
 
 
-# Our defaults for SFTConfig; the recipe's `trainer:` block overrides any of them.
-TRAINER_DEFAULTS: dict[str, Any] = dict(
-    per_device_train_batch_size=16,
-    learning_rate=1e-3,
-    lr_scheduler_type="cosine",
-    warmup_steps=0,
-    num_train_epochs=1,
-    logging_steps=10,
-    save_steps=200,
-    save_total_limit=2,
-    report_to=["tensorboard"],
-    completion_only_loss=True,
-    dataloader_num_workers=0,
-    gradient_checkpointing=False,  # TRL turns it on to save GPU memory; on CPU/tiny models it only costs time
-    ddp_find_unused_parameters=False,  # every parameter is used; True costs an extra autograd traversal
-)
-
-
-def cpu_has_bf16() -> bool:
-    """True when the CPU has native bf16 arithmetic (AVX512-BF16 or AMX), where CPU autocast pays off."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def default_bf16() -> bool:
-    """The trainers' bf16 default: on GPUs, and on CPUs with native bf16 (emulated bf16 is slower than fp32)."""
-    import torch
-
-    return torch.cuda.is_available() or cpu_has_bf16()
-
-
-def set_training_attention(model: Any, attn: str | None = None) -> None:
-    """Use ``attn``, or on CPU eager attention: measured here (tiny-1m, batch 64 x 60, one thread), sdpa takes
-    421 ms/step in fp32 and 438 ms under bf16 autocast, eager 414 ms and 235 ms, so CPU bf16 only pays with eager."""
-    import torch
-
-    attn = attn or (None if torch.cuda.is_available() else "eager")
-    if attn:
-        model.set_attn_implementation(attn)
-
-
-def labelled_positions_loss(model: Any, inputs: dict[str, Any], num_items_in_batch: Any = None) -> tuple[Any, Any, Any]:
-    """``(loss, n_correct, n_labelled)``: next-token cross-entropy that projects through the LM head only the
-    positions whose next token carries a label (``logits_to_keep`` as a boolean mask), so prompt and padding
-    positions never meet the vocabulary. Gemma's 262k-token head made full-sequence logits the dominant cost."""
-    import torch
-    import torch.nn.functional as F
-
-    labels = inputs["labels"]
-    keep = torch.zeros_like(labels, dtype=torch.bool)
-    keep[:, :-1] = labels[:, 1:] != -100
-    targets = labels[:, 1:][keep[:, :-1]]
-    kw = {k: v for k, v in inputs.items() if k != "labels"}
-    logits = model(**kw, use_cache=False, logits_to_keep=keep).logits
-    logits = logits.reshape(-1, logits.size(-1)).float()
-    n = targets.numel() if num_items_in_batch is None else num_items_in_batch
-    loss = F.cross_entropy(logits, targets, reduction="sum") / torch.as_tensor(n).clamp(min=1)
-    with torch.no_grad():
-        correct = (logits.argmax(-1) == targets).sum()
-    return loss, correct, torch.as_tensor(targets.numel())
-
-
-def _sft_trainer_class(labelled_loss: bool = True) -> Any:
-    """TRL's ``SFTTrainer`` with :func:`labelled_positions_loss` on CPU.
-
-    TRL's fused LM head runs compact Triton tiles on GPUs, but off Triton it scores every position in
-    Python-level fp32 tiles and recomputes them in backward: LoRA on Gemma 3 270M trained at ~60 tokens/s
-    that way and ~4x faster with this loss (bench/gemma_lora.py). GPUs keep TRL's path. The CPU path logs
-    ``mean_token_accuracy`` but not ``entropy`` (a full softmax over the vocabulary per token)."""
-    from trl import SFTTrainer
-
-    class MathwrightSFTTrainer(SFTTrainer):
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[override]
-            if (not labelled_loss or return_outputs or self.aux_loss_enabled
-                    or self.accelerator.device.type != "cpu" or "attention_mask" not in inputs):  # padding-free: TRL's
-                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-            mode = "train" if self.model.training else "eval"
-            loss, correct, n = labelled_positions_loss(model, inputs, num_items_in_batch)
-            if self.args.average_tokens_across_devices and num_items_in_batch is not None:
-                loss = loss * self.accelerator.num_processes  # DDP averages gradients across ranks
-            correct = self.accelerator.gather_for_metrics(correct).sum()
-            n = self.accelerator.gather_for_metrics(n).sum()
-            self._metrics[mode]["mean_token_accuracy"].append((correct / n).item() if n > 0 else 0.0)
-            if mode == "train":
-                self._total_train_tokens += self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum().item()
-            self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
-            return loss
-
-    return MathwrightSFTTrainer
-
-
-def load_records(paths: list[str], prompt: str, completion: str, limit: int | None = None) -> dict[str, list[str]]:
-    """``{"prompt": [...], "completion": [...]}`` from JSONL files; a record missing a template field
-    raises DataError naming the file, line and field.
-
-    >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "g.jsonl")
-    >>> _ = open(p, "w").write('{"instruction": "2+3", "output": "2 + 3 = 5"}\\n')
-    >>> load_records([p], "{instruction}\\nAnswer: ", "{output}")
-    {'prompt': ['2+3\\nAnswer: '], 'completion': ['2 + 3 = 5']}
-    """
-    out: dict[str, list[str]] = {"prompt": [], "completion": []}
-    for path in paths:
-        for line, rec in read_jsonl(path):
-            try:
-                out["prompt"].append(prompt.format(**rec))
-                out["completion"].append(completion.format(**rec))
-            except KeyError as e:
-                raise DataError(path, line, f"record has no field {e.args[0]!r} needed by the prompt/completion "
-                                            f"template (fields: {', '.join(rec)})") from None
-            if limit is not None and len(out["prompt"]) >= limit:
-                return out
-    if not out["prompt"]:
-        raise DataError(paths[0] if paths else "data", None, "no training records")
-    return out
-
-
-def count_too_long(tok: Any, prompts: list[str], completions: list[str], max_length: int) -> tuple[int, int]:
-    """``(records longer than max_length tokens, longest length)``, counting prompt + completion + the EOS TRL
-    appends: TRL keeps only the first ``max_length`` tokens of such a record, so it trains on a cut answer."""
-    n = longest = 0
-    for i in range(0, len(prompts), 2048):
-        ids = tok([p + c for p, c in zip(prompts[i:i + 2048], completions[i:i + 2048])])["input_ids"]
-        for x in ids:
-            length = len(x) + 1
-            n += length > max_length
-            longest = max(longest, length)
-    return n, longest
-
-
-def build_model(cfg: TrainConfig) -> tuple[Any, Any]:
-    """``(model, tokenizer)`` for the config's mode (see module docstring)."""
-    from mathwright.models.hf import load_pretrained
-    from mathwright.models.tiny import build_tiny, is_preset
-
-    if cfg.mode == "scratch":
-        if not is_preset(cfg.model):
-            raise ValueError(f"mode scratch needs a tiny preset as model (e.g. tiny-6m), got {cfg.model!r}")
-        return build_tiny(cfg.model, seed=cfg.seed, **cfg.model_fields)
-    if is_preset(cfg.model):
-        raise ValueError(f"mode {cfg.mode} fine-tunes a pretrained model; {cfg.model!r} is a preset (use mode scratch)")
-    model, tok = load_pretrained(cfg.model, dtype=cfg.dtype, dequantize=True)  # GGUF: dense, trainable weights
-    model.train()
-    if cfg.trainable:
-        freeze_except(model, cfg.trainable)
-    return model, tok
-
-
-def freeze_except(model: Any, patterns: list[str]) -> int:
-    """Train only the parameters whose names match one of ``patterns`` (``re.search``); returns how many
-    tensors stay trainable. Names are the model's own, e.g. ``model.layers.17.mlp.down_proj.weight``."""
-    import re
-
-    keep = 0
-    for name, p in model.named_parameters():
-        p.requires_grad_(any(re.search(pat, name) for pat in patterns))
-        keep += p.requires_grad
-    if not keep:
-        raise ValueError(f"trainable {patterns}: no parameter name matches (e.g. {next(iter(dict(model.named_parameters())))!r})")
-    return keep
-
-
-def sft_config(cfg: TrainConfig) -> Any:
-    """TRL ``SFTConfig`` from our defaults, the recipe's ``trainer`` block and our own fields."""
-    import torch
-    from trl import SFTConfig
-
-    kw = {**TRAINER_DEFAULTS, **cfg.trainer}
-    kw.setdefault("bf16", default_bf16())  # TRL's default (bf16) is rejected by, or slow on, most CPUs
-    # Without use_cpu, a CPU-only torchrun/accelerate launch leaves each process training alone (world size
-    # 1); with it, accelerate builds a gloo process group and the Trainer wraps the model in DDP.
-    kw.setdefault("use_cpu", not torch.cuda.is_available())
-    kw.update(output_dir=cfg.output_dir, max_length=cfg.max_length, seed=cfg.seed)
-    kw.setdefault("data_seed", cfg.seed)
-    if cfg.eval_data:
-        kw.setdefault("eval_strategy", "steps")
-        kw.setdefault("eval_steps", kw.get("save_steps", 200))
-    return SFTConfig(**kw)
-
-
 # Settings that change how a run is logged, saved or paced, never its weights: a resume may change them.
-RUN_ONLY = ("output_dir", "resume", "fresh", "threads", "max_minutes")
+# (``format`` names what the data files, fingerprinted by content, already are.)
+RUN_ONLY = ("output_dir", "resume", "fresh", "threads", "max_minutes", "format")
 TRAINER_RUN_ONLY = ("logging_steps", "logging_strategy", "logging_dir", "logging_first_step", "save_steps",
                     "save_strategy", "save_total_limit", "report_to", "disable_tqdm", "dataloader_num_workers",
                     "run_name", "eval_steps", "eval_strategy", "overwrite_output_dir")
@@ -282,8 +114,6 @@ RUN_OUTPUTS = ("model", "adapter", "loss.csv", "train_summary.json", "config.yam
 def run_fingerprint(cfg: TrainConfig, cache_dir: Path | None = None) -> dict:
     """What the trained weights depend on: the settings (minus :data:`RUN_ONLY`), the data files' sha256
     and, for a local base model, its files' sha256 (see :mod:`mathwright.data.fingerprint`)."""
-    import dataclasses
-
     from mathwright.data.fingerprint import files_digest, model_digest
 
     config = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in RUN_ONLY}
@@ -347,6 +177,17 @@ def prepare_output_dir(cfg: TrainConfig, main: bool = True) -> str | None:
     return resume
 
 
+def with_format(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` with ``format`` taken from the training data's metadata when the recipe sets none; a name the
+    format registries do not know is not recorded."""
+    if cfg.format:
+        return cfg
+    from mathwright.formats.registry import FORMATS
+
+    name = data_format(cfg.data)
+    return dataclasses.replace(cfg, format=name if name in FORMATS else None)
+
+
 def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
     """Run SFT as configured; returns the final model directory (``OUT/model``).
 
@@ -366,6 +207,7 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
         torch.set_num_threads(cfg.threads)
     if not cfg.data:
         raise DataError("config", None, "no training data: set data: [path.jsonl, ...]")
+    cfg = with_format(cfg)
     out = Path(cfg.output_dir)
     args = sft_config(cfg)  # before any model work: a bad trainer value fails fast
     # bad records fail before output_dir is touched
@@ -430,7 +272,7 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
         if cfg.mode != "lora" or cfg.lora.merge:
             tok.save_pretrained(final)
             make_portable(final)
-        (final / "mathwright_train.yaml").write_text(to_yaml(cfg), encoding="utf-8")
+        (final / TRAIN_RECORD).write_text(to_yaml(cfg), encoding="utf-8")  # read by eval: format, prompt
         log = trainer.state.log_history
         summary = {
             "model": describe(model) if cfg.mode != "lora" else f"LoRA r={cfg.lora.r} on {cfg.model}",
