@@ -50,7 +50,8 @@ from mathwright.io import DataError
 from mathwright.train.record import TRAIN_RECORD
 from mathwright.train.sft_data import count_too_long, data_format, load_records  # noqa: F401 (re-exported)
 from mathwright.train.sft_trainer import (TRAINER_DEFAULTS, build_model, cpu_has_bf16, default_bf16,  # noqa: F401
-                                          freeze_except, labelled_positions_loss, set_training_attention, sft_config)
+                                          freeze_except, labelled_positions_loss, set_training_attention, sft_config,
+                                          _sft_trainer_class)
 
 MODES = ("scratch", "full", "lora")
 RESUME = ("auto", "never")
