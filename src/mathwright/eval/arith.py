@@ -39,7 +39,6 @@ from mathwright.eval.report import markdown_table, write_heatmap, write_report
 from mathwright.models.base import GenerationConfig, Model
 from mathwright.train.record import trained_with
 
-get_format = arith_format  # the name eval.quickstart and cli.caef import; prefer formats.registry.arith_format
 
 
 def target(fmt: ArithFormat, p: Problem) -> str:

@@ -65,9 +65,9 @@ def make_records(plan: Plan):  # -> Callable[[Shard], list[dict]]
     """A ``write_dataset`` shard function: seeded problems rendered in ``plan.format``."""
     from mathwright.arith.problem import Problem
     from mathwright.arith.sampling import sample_with_digits
-    from mathwright.eval.arith import get_format
+    from mathwright.formats.registry import arith_format
 
-    fmt = get_format(plan.format)
+    fmt = arith_format(plan.format)
 
     def shard(s) -> list[dict]:  # noqa: ANN001 - mathwright.data.shards.Shard
         rng = s.rng()
@@ -89,7 +89,8 @@ def run(cfg: QuickstartConfig, log: Callable[[str], None] = print) -> dict:
     import json
 
     from mathwright.data.generate import write_dataset
-    from mathwright.eval.arith import get_format, run_arith_eval
+    from mathwright.eval.arith import run_arith_eval
+    from mathwright.formats.registry import arith_format
     from mathwright.eval.report import markdown_table
     from mathwright.io import check_output_path
     from mathwright.train.recipe import load_recipe
@@ -111,7 +112,7 @@ def run(cfg: QuickstartConfig, log: Callable[[str], None] = print) -> dict:
         f"digits) -> {data}")
     if not data.exists():
         write_dataset(make_records(plan), plan.n_train, data, seed=plan.seed, shard_size=5_000,
-                      check=get_format(plan.format).check, progress=False, config=plan)
+                      check=arith_format(plan.format).check, progress=False, config=plan)
 
     log(f"[2/3] train: {tc.model} from scratch, recipe {recipe.name} -> {out / 'model'}")
     t1 = time.time()
