@@ -38,7 +38,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mathwright.models.base import Model
-from mathwright.models.serve_engine import Busy, Delta, Failed, Finish, Job, StepEngine, Work, engine_for
+from mathwright.models.serve_engine import engine_for
+from mathwright.models.serve_jobs import Busy, Delta, Failed, Finish, Job, Work
+from mathwright.models.serve_step import StepEngine
 
 SEED_MAX = 2**63 - 1
 
