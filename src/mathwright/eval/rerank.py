@@ -32,7 +32,7 @@ class RerankConfig:
     seed: int = 0                     # the random N-subsets of the vote metrics
 
     def __post_init__(self) -> None:
-        from mathwright.train.verifier import AGGREGATES
+        from mathwright.train.verifier_score import AGGREGATES
 
         if self.aggregate not in AGGREGATES:
             raise InputError(f"--aggregate must be one of {', '.join(AGGREGATES)}, got {self.aggregate!r}")
@@ -66,7 +66,8 @@ def run(cfg: RerankConfig) -> dict:
     scores = None
     if cfg.verifier is not None:
         from mathwright.solve.sampling import PROMPT
-        from mathwright.train.verifier import load_verifier, score
+        from mathwright.train.verifier_model import load_verifier
+        from mathwright.train.verifier_score import score
 
         model, tok = load_verifier(cfg.verifier)
         scores = {}
