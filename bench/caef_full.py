@@ -57,7 +57,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from mathwright.arith.problem import Problem  # noqa: E402
+from mathwright.arith.problem import SYMBOLS, Problem  # noqa: E402
 from mathwright.eval.arith_suites import bucket_problems  # noqa: E402
 from mathwright.eval.caef_eval import caef_buckets  # noqa: E402
 from mathwright.formats import caef as F  # noqa: E402
@@ -364,7 +364,7 @@ def report(res: dict, s: dict, local: dict | None, args, load0, load1, wall: flo
     lines += ["", f"### Length generalisation (full format; trained on 1-{k} digits; exact %, n = {args.n_len} per cell, "
               f"10 digits from the rows above, n = {args.n})", "",
               "| TASK | " + " | ".join(f"{d} digits" for d in LEN_DIGITS) + " |", "|---|" + "---:|" * len(LEN_DIGITS)]
-    sym = {"add": "+", "sub": "-", "eq": "==", "lt": "<", "gt": ">"}
+    sym = {o: SYMBOLS[o] for o in ("add", "sub", "eq", "lt", "gt")}  # mul/div rows keep the op name
     for op in [o for o in args.len_ops.split(",") if o]:
         cells = []
         for d in LEN_DIGITS:

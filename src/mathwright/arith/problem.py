@@ -14,9 +14,45 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-OPS: tuple[str, ...] = ("add", "sub", "mul", "div", "eq", "lt", "gt")
-SYMBOLS: dict[str, str] = {"add": "+", "sub": "-", "mul": "*", "div": "/", "eq": "==", "lt": "<", "gt": ">"}
-_BY_SYMBOL = {v: k for k, v in SYMBOLS.items()}
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """One row of the operator table: the op's name and how each format spells it.
+
+    ``symbol`` is the canonical spelling (Goat's ``input`` field, :meth:`Problem.expr`), ``label`` the
+    spelling in report column names (``6Dx6D``), ``caef`` the CAEF aligner's (``12//5=``), ``machine``
+    the CAEF machine that computes it and ``aliases`` further spellings :func:`parse_expr` accepts.
+
+    >>> OPERATORS["mul"].symbol, OPERATORS["mul"].label, OPERATORS["div"].caef, OPERATORS["lt"].machine
+    ('*', 'x', '//', 'LESS_THAN')
+    >>> OP_OF_SYMBOL["*"], OP_OF_SYMBOL["x"], OP_OF_SYMBOL["÷"]
+    ('mul', 'mul', 'div')
+    """
+
+    name: str
+    symbol: str
+    label: str
+    caef: str
+    machine: str
+    aliases: tuple[str, ...] = ()
+
+
+OPERATORS: dict[str, Operator] = {o.name: o for o in (
+    Operator("add", "+", "+", "+", "ADD"),
+    Operator("sub", "-", "-", "-", "SUB"),
+    Operator("mul", "*", "x", "*", "MUL", ("x", "×")),
+    Operator("div", "/", "/", "//", "DIV", ("÷",)),
+    Operator("eq", "==", "==", "==", "EQUAL"),
+    Operator("lt", "<", "<", "<", "LESS_THAN"),
+    Operator("gt", ">", ">", ">", "GREATER_THAN"),
+)}
+# The one operator table (op name -> Operator): every op <-> symbol map in the package is read from it
+# (tests/test_operator_table.py fails on a copy defined elsewhere).
+OPS: tuple[str, ...] = tuple(OPERATORS)
+SYMBOLS: dict[str, str] = {o.name: o.symbol for o in OPERATORS.values()}
+LABELS: dict[str, str] = {o.name: o.label for o in OPERATORS.values()}
+OP_OF_SYMBOL: dict[str, str] = {o.symbol: o.name for o in OPERATORS.values()} | {
+    a: o.name for o in OPERATORS.values() for a in o.aliases}
 _EXPR = re.compile(r"^\s*(-?\d+)\s*(==|<|>|\+|-|\*|x|×|/|÷)\s*(-?\d+)\s*=?\s*$")
 
 
@@ -90,5 +126,4 @@ def parse_expr(text: str) -> Problem:
     if not m:
         raise ValueError(f"not an arithmetic expression: {text!r} (expected e.g. '45+67', '12*3', '7/2', '3<5')")
     a, sym, b = m.groups()
-    sym = {"x": "*", "×": "*", "÷": "/"}.get(sym, sym)
-    return Problem(_BY_SYMBOL[sym], int(a), int(b))
+    return Problem(OP_OF_SYMBOL[sym], int(a), int(b))

@@ -20,7 +20,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from mathwright.arith.problem import Problem
+from mathwright.arith.problem import LABELS, Problem
 from mathwright.arith.sampling import sample_with_digits
 from mathwright.registry import Registry
 
@@ -32,7 +32,6 @@ MAX_DIGITS = 100_000  # per operand
 MAX_BUCKETS = 10_000
 MAX_PROBLEMS = 1_000_000  # buckets x --n
 MAX_TOTAL_DIGITS = 50_000_000  # operand digits over all problems (~20 MB of ints, ~100 MB of prompts)
-_SIGN = {"add": "+", "sub": "-", "mul": "x", "div": "/"}
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class Bucket:
     @property
     def label(self) -> str:
         """Goat's column name, e.g. ``16D+8D``, ``6Dx6D``, ``12D/6D``."""
-        return f"{self.la}D{_SIGN[self.op]}{self.lb}D"
+        return f"{self.la}D{LABELS[self.op]}{self.lb}D"
 
 
 @dataclass(frozen=True)

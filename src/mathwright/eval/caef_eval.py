@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
+from mathwright.arith.problem import LABELS, OPS
 from mathwright.io import RecordLog, write_json
 from mathwright.data.fingerprint import announce_resume, start_eval_dir
 from mathwright.eval.arith_suites import MAX_BUCKETS, Bucket, bucket_problems, check_size, resolve_buckets
@@ -28,8 +29,7 @@ from mathwright.machines.aligner import align, expected
 from mathwright.solve.caef import OracleModel, solve_problems
 
 
-CAEF_OPS = ("add", "sub", "mul", "div", "eq", "lt", "gt")
-_SYM = {"add": "+", "sub": "-", "mul": "x", "div": "/", "eq": "==", "lt": "<", "gt": ">"}
+CAEF_OPS = OPS  # all seven: add sub mul div eq lt gt
 
 
 class CaefBucket(Bucket):
@@ -37,7 +37,7 @@ class CaefBucket(Bucket):
 
     @property
     def label(self) -> str:
-        return f"{self.la}D{_SYM[self.op]}{self.lb}D"
+        return f"{self.la}D{LABELS[self.op]}{self.lb}D"
 
 
 def caef_buckets(ops: str, digits: str) -> tuple[CaefBucket, ...]:

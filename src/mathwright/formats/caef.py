@@ -19,6 +19,7 @@ import re
 from dataclasses import replace
 from typing import Callable
 
+from mathwright.arith.problem import OPERATORS
 from mathwright.formats import local as L
 from mathwright.formats.caef_add import add_pair_ok, add_pairs
 from mathwright.formats.caef_lines import (HALT_LINE, cmd_line, comp_cmd_line, comp_state_line, halt_result,
@@ -193,8 +194,7 @@ def check(prompt: str, response: str) -> list[int]:
 
 # ---------------------------------------------------------------- aligners and the FORMATS entry
 _ALIGN = re.compile(r"^\s*(\d+)\s*(\+|-|\*|//|>|<|==)\s*(\d+)\s*=\s*$")
-OP_OF_SYMBOL = {"+": "ADD", "-": "SUB", "*": "MUL", "//": "DIV", ">": "GREATER_THAN", "<": "LESS_THAN",
-                "==": "EQUAL"}
+OP_OF_SYMBOL = {OPERATORS[o].caef: OPERATORS[o].machine for o in ("add", "sub", "mul", "div", "gt", "lt", "eq")}
 SYMBOL_OF_OP = {v: k for k, v in OP_OF_SYMBOL.items()} | {"LMUL": "*", "LDIV": "//"}
 
 

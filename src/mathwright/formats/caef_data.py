@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import random
 
+from mathwright.arith.problem import OPERATORS
 from mathwright.formats import caef as F
 from mathwright.formats import local as L
 from mathwright.formats.caef import check_record  # noqa: F401  (checks the records made here)
 
-OP_MACHINE = {
-    "add": "ADD", "sub": "SUB", "mul": "MUL", "div": "DIV", "eq": "EQUAL", "gt": "GREATER_THAN",
-    "lt": "LESS_THAN", "reflection": "REFLECTION", "left_mask": "LEFT_MASK", "lmul": "LMUL", "ldiv": "LDIV",
+OP_MACHINE = {o: OPERATORS[o].machine for o in ("add", "sub", "mul", "div", "eq", "gt", "lt")} | {
+    "reflection": "REFLECTION", "left_mask": "LEFT_MASK", "lmul": "LMUL", "ldiv": "LDIV",
     "muld": "MULD", "subx": "SUBX",
 }
 KEEP = 7

@@ -10,10 +10,10 @@ import re
 
 from mathwright.arith.decompose import digit_places as _digit_places
 from mathwright.arith.decompose import is_round, place_values
+from mathwright.arith.problem import OP_OF_SYMBOL as _OP_OF
 from mathwright.arith.problem import euclid_divmod
 
 FIELDS = ("instruction", "input", "output", "answer")
-_OP_OF = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
 
 
 def answer_text(op: str, a: int, b: int) -> str:

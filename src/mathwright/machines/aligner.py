@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from mathwright.arith.problem import Problem
+from mathwright.arith.problem import OPERATORS, Problem
 from mathwright.machines.executors import rev, val
 
 MACHINE_SETS = ("long", "caef")
@@ -82,7 +82,7 @@ def align(p: Problem, machines: str = "long") -> Plan:
     if (a < 0) != (b < 0):
         return Plan(p, None, answer=str(p.answer()))
     flip = a < 0  # both negative: the larger magnitude is the smaller number
-    m = {"lt": "LESS_THAN", "gt": "GREATER_THAN"}[op]
+    m = OPERATORS[op].machine  # lt or gt
     if flip:
         m = "GREATER_THAN" if m == "LESS_THAN" else "LESS_THAN"
     return Plan(p, m, A, B)
