@@ -35,6 +35,8 @@ def error_line(args: list[str], cwd: Path) -> str:
 @pytest.mark.parametrize("override,needle", [
     ("level=bogus", "level must be 'token' or 'solution', got 'bogus'"),  # validate used to pass it
     ("data=", "no 'data' (a samples JSONL) given"),                       # validate used to accept it
+    ("value_loss=l2", "value_loss must be 'bce' or 'mse', got 'l2'"),
+    ("lr=-1", "'lr' must be > 0"),
 ])
 def test_validate_and_train_verifier_agree(tmp_path: Path, override: str, needle: str) -> None:
     line = error_line(["validate", VERIFIER, override], tmp_path)
@@ -66,3 +68,23 @@ def test_a_job_supplies_data_the_recipe_leaves_empty(tmp_path: Path) -> None:
     made = str(tmp_path / "not-yet" / "train.jsonl")  # the job writes it after the checks
     _, cfg = load_recipe(recipe, [], kind="sft", inputs=True, supplied={"data": [made], "output_dir": "x"})
     assert cfg.data == [made] and cfg.output_dir == "x"
+
+
+@pytest.mark.parametrize("override", ["level=bogus", "levle=token", "epochs=0"])
+def test_verifier_config_from_yaml_is_load_recipe(tmp_path: Path, override: str) -> None:
+    """VerifierConfig.from_yaml used to be a second YAML parser with its own checks; it is load_recipe now,
+    so the API refuses what validate refuses, with the same message."""
+    from mathwright.io import DataError
+    from mathwright.train.verifier import VerifierConfig
+
+    line = error_line(["validate", VERIFIER, override], tmp_path)
+    with pytest.raises(DataError) as e:
+        VerifierConfig.from_yaml(VERIFIER, [override])
+    assert str(e.value) in line
+
+
+def test_verifier_recipe_error_names_the_file_line(tmp_path: Path) -> None:
+    recipe = tmp_path / "verifier-x.yaml"
+    recipe.write_text("data: s.jsonl\nlr: 1e-4\nlevel: bogus\n")  # 1e-4: YAML 1.1 reads a string; still a number
+    res = runner.invoke(app, ["validate", str(recipe)])
+    assert res.exit_code == 2 and f"{recipe}:3: level must be" in res.output, res.output

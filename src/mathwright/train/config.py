@@ -253,6 +253,11 @@ def _build(cls: type, data: dict, where: Any, prefix: tuple[str, ...], passthrou
             kwargs[key] = _build(tp, value, where, path, passthrough)
             continue
         value = _unwrap(value)
+        if isinstance(value, str) and _numeric(tp):  # YAML 1.1 reads 1e-4 (no dot) in a file as a string
+            try:
+                value = int(value) if int in _members(tp) and value.lstrip("-").isdigit() else float(value)
+            except ValueError:
+                pass
         if key in passthrough and isinstance(value, dict):
             value = _check_passthrough(passthrough[key], value, where, path)
         try:

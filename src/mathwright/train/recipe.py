@@ -75,7 +75,7 @@ def load_recipe(config: Path, overrides: list[str], kind: Optional[str] = None, 
             raise ConfigError(str(config), f"dtype: unknown dtype {cfg.dtype!r}; valid: {', '.join(_DTYPES)}")
     else:
         module, attr = RECIPE_KINDS[kind].split(":")
-        cfg = dataclasses.replace(getattr(importlib.import_module(module), attr).from_yaml(config, overrides),
+        cfg = dataclasses.replace(load_config(getattr(importlib.import_module(module), attr), config, overrides),
                                   **(supplied or {}))
         check_bounds(cfg, str(config))
         model_field, data = "base", [cfg.data] if cfg.data else []

@@ -19,7 +19,7 @@ instead of ``prompt``) or per-problem records from ``solve/sampling.py`` (``samp
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -70,53 +70,20 @@ class VerifierConfig:
     threads: int = 0               # torch threads (0 = leave as is)
     bf16: bool | None = None       # None: on GPUs and on CPUs with native bf16 (with eager attention, as train/sft.py)
 
+    def __post_init__(self) -> None:  # the choices; types, unknown keys and bounds are load_config's
+        if self.level not in ("token", "solution"):
+            raise ValueError(f"level must be 'token' or 'solution', got {self.level!r}")
+        if self.value_loss not in ("bce", "mse"):
+            raise ValueError(f"value_loss must be 'bce' or 'mse', got {self.value_loss!r}")
+
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, overrides: Sequence[str] = ()) -> "VerifierConfig":
-        """Read a YAML recipe and apply ``key=value`` overrides (values parsed as YAML scalars)."""
-        import yaml
+        """Read a verifier recipe with ``key=value`` overrides through
+        :func:`~mathwright.train.recipe.load_recipe`, the loader every command uses (so every check
+        ``mathwright validate`` makes, nothing loaded). Bad input raises :class:`~mathwright.io.DataError`."""
+        from mathwright.train.recipe import load_recipe
 
-        p = Path(path)
-        if not p.exists():
-            raise DataError(p, None, "no such config file")
-        try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            line = getattr(getattr(e, "problem_mark", None), "line", None)
-            raise DataError(p, None if line is None else line + 1, f"invalid YAML: {e}") from None
-        if not isinstance(raw, dict):
-            raise DataError(p, None, "expected a mapping of config keys")
-        for ov in overrides:
-            if "=" not in ov:
-                raise DataError(p, None, f"override {ov!r} is not key=value")
-            k, v = ov.split("=", 1)
-            raw[k.strip()] = yaml.safe_load(v)
-        return cls.from_dict(raw, where=str(p))
-
-    @classmethod
-    def from_dict(cls, raw: dict, where: str = "config") -> "VerifierConfig":
-        known = {f.name for f in fields(cls)}
-        bad = sorted(set(raw) - known)
-        if bad:
-            import difflib
-
-            hints = [f"{b} (did you mean {difflib.get_close_matches(b, known, 1)[0]}?)" if difflib.get_close_matches(b, known, 1) else b for b in bad]
-            raise DataError(where, None, f"unknown config key(s): {', '.join(hints)}")
-        types = {f.name: f.type for f in fields(cls)}
-        for k, v in list(raw.items()):
-            want = types[k] if isinstance(types[k], str) else getattr(types[k], "__name__", "")
-            if want in ("float", "int") and isinstance(v, str):  # YAML 1.1 reads 1e-4 as a string
-                try:
-                    raw[k] = float(v) if want == "float" else int(v)
-                except ValueError:
-                    raise DataError(where, None, f"{k} must be a number, got {v!r}") from None
-            elif want == "float" and isinstance(v, int) and not isinstance(v, bool):
-                raw[k] = float(v)
-        cfg = cls(**raw)
-        if cfg.level not in ("token", "solution"):
-            raise DataError(where, None, f"level must be 'token' or 'solution', got {cfg.level!r}")
-        if cfg.value_loss not in ("bce", "mse"):
-            raise DataError(where, None, f"value_loss must be 'bce' or 'mse', got {cfg.value_loss!r}")
-        return cfg
+        return load_recipe(Path(path), list(overrides), kind="verifier")[1]
 
 
 # ------------------------------------------------------------------------------------------------ data
