@@ -13,24 +13,19 @@ from typing import Optional
 import typer
 
 from mathwright.cli.apps import app, fail, generate_app
-from mathwright.registry import Registry
+from mathwright.eval.solve_expr import STRATEGIES, SolveError, parse_problem
 
 trace_app = typer.Typer(help="Print machine traces (caef).", no_args_is_help=True)
 app.add_typer(trace_app, name="trace")
 
-# Solving strategies for `mathwright solve`: name -> "module:function(expr, model_spec, **opts) -> str".
-STRATEGIES: Registry = Registry("solve strategies")
-STRATEGIES.add("caef", "mathwright.cli.caef:_solve_caef")
-STRATEGIES.add("direct", "mathwright.cli.caef:_solve_direct")
+# `mathwright solve --strategy` reads the one registry of expression strategies, eval.solve_expr.STRATEGIES.
 
 
 def _problem(expr: str):
-    from mathwright.arith.problem import parse_expr
-
     try:
-        return parse_expr(expr.replace("//", "/"))
-    except ValueError as e:
-        fail(str(e))
+        return parse_problem(expr)
+    except SolveError as e:
+        fail(str(e), code=e.code)
 
 
 @trace_app.command("caef")
@@ -93,58 +88,6 @@ def generate_caef(
     typer.echo(f"wrote {meta['files']['all']['records'] if 'all' in meta['files'] else n} records to {out}")
 
 
-def _solve_caef(expr: str, model: str, mode: str = "local", machines: str = "long",
-                adapters: Optional[str] = None, show_trace: bool = False) -> str:
-    from mathwright.solve.caef import OracleModel, solve_problems
-
-    p = _problem(expr)
-    if adapters:  # MACHINE=DIR,... : a LoRA adapter per machine on the base --model (CAEF's setup)
-        from mathwright.solve.caef import AdapterSwitch
-
-        if model == "oracle":
-            fail("--adapters are LoRA adapters on a base model: give it with --model")
-        table = dict(item.split("=", 1) for item in adapters.split(",") if "=" in item)
-        for machine, adapter_dir in table.items():
-            if not (Path(adapter_dir) / "adapter_config.json").is_file():
-                fail(f"--adapters {machine}={adapter_dir}: not a LoRA adapter directory (no adapter_config.json)")
-        m = AdapterSwitch(model, {k.strip().upper(): v for k, v in table.items()}).models()
-    elif model == "oracle":
-        m = OracleModel()
-    else:
-        from mathwright.models.base import load_model
-        from mathwright.solve.caef import CachedModel
-
-        m = CachedModel(load_model(model))  # greedy steps repeat: memoising them changes no answer
-    run = solve_problems([p], m, mode=mode, machines=machines, keep_trace=show_trace)[0]
-    if show_trace:
-        for t in run.trace:
-            typer.echo(t.rstrip("\n"))
-    if run.error:
-        fail(f"the machine run failed: {run.error}", code=1)
-    return run.answer or ""
-
-
-def _solve_direct(expr: str, model: str, fmt: str = "goat", **_: object) -> str:
-    """Ask a model trained on format ``fmt`` (goat, aligned-scratch, ...) for the answer in one generation:
-    the format's prompt, stop strings and parser, exactly as ``eval arith`` uses them."""
-    from mathwright.eval.arith import read_answer, target
-    from mathwright.formats.registry import arith_format
-    from mathwright.models.base import GenerationConfig, load_model
-
-    p = _problem(expr)
-    try:
-        arith = arith_format(fmt)
-    except ValueError as e:
-        fail(str(e))
-    if model == "oracle":
-        fail("--strategy direct needs a trained model (--model DIR); 'oracle' is for --strategy caef")
-    m = load_model(model)
-    budget = max(64, 2 * len(target(arith, p)) + 16)  # the rendered answer's length bounds a sane output
-    out = m.generate([arith.prompt(p)], GenerationConfig(max_new_tokens=budget, stop=arith.stop))[0][0]
-    ans = read_answer(arith, out)
-    return ans if ans is not None else f"unreadable model output: {out!r}"
-
-
 @app.command("solve")
 def solve_cmd(
     expr: str = typer.Argument(..., help="e.g. '45+67', '123*456', '47//15', '3<5'"),
@@ -166,6 +109,12 @@ def solve_cmd(
             fail(f"unknown mode {mode!r}; valid: full, local")
         if machines not in ("long", "caef"):
             fail(f"unknown --machines {machines!r}; valid: long, caef")
-        typer.echo(fn(expr, model, mode=mode, machines=machines, adapters=adapters, show_trace=show_trace))
+        run = lambda: fn(expr, model, mode=mode, machines=machines, adapters=adapters,  # noqa: E731
+                         show_trace=show_trace, echo=typer.echo)
     else:
-        typer.echo(fn(expr, model, fmt=fmt))
+        run = lambda: fn(expr, model, fmt=fmt)  # noqa: E731
+    try:
+        answer = run()
+    except SolveError as e:
+        fail(str(e), code=e.code)
+    typer.echo(answer)

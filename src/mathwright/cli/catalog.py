@@ -17,7 +17,7 @@ CATALOG: dict[str, str] = {
     "formats": "mathwright.formats.registry:FORMATS",
     "benchmarks": "mathwright.data.benchmarks:BENCHMARKS",
     "strategies": "mathwright.solve.strategies:STRATEGIES",
-    "solve-strategies": "mathwright.cli.caef:STRATEGIES",
+    "solve-strategies": "mathwright.eval.solve_expr:STRATEGIES",
     "suites": "mathwright.eval.arith_suites:SUITES",
     "prompts": "mathwright.solve.prompts:PROMPTS",
     "extractors": "mathwright.eval.extract:EXTRACTORS",
