@@ -39,7 +39,8 @@ def gen_speed(seconds: float = 10.0, seed: int = 0) -> dict:
 
     Timed with ``time.process_time`` (this process's CPU time), so other jobs on the machine do not count
     against it. JSON encoding and writing are not included, although the reference's quoted time includes
-    writing its files: the CLI (``mathwright generate caef``) runs at a lower rate end to end."""
+    writing its files: the library job (``mathwright.data.caef.run``, what ``mathwright generate caef`` runs)
+    runs at a lower rate end to end."""
     from mathwright.formats.caef_data import check_record, make_records
 
     out: dict = {}
@@ -67,25 +68,28 @@ def gen_speed(seconds: float = 10.0, seed: int = 0) -> dict:
     return out
 
 
-def cli_speed(n: int = 200_000, seed: int = 0) -> dict:
-    """End to end: ``mathwright generate caef --ops add --digits 1-100`` (sample, check, JSON-encode, write,
-    1 worker) timed by the child's CPU time (user + sys), so other jobs on the machine do not count."""
+def job_speed(n: int = 200_000, seed: int = 0) -> dict:
+    """End to end: the library job ``mathwright.data.caef.run`` (what ``mathwright generate caef --ops add
+    --digits 1-100`` runs: sample, check, JSON-encode, write, 1 worker), in this process, timed by its CPU time
+    (user + sys of this process and any children), so other jobs on the machine do not count."""
     import resource
-    import subprocess
-    import sys
     import tempfile
+
+    from mathwright.data.caef import CaefDataConfig, run
+
+    def cpu_now() -> float:
+        return sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                   for f in ("ru_utime", "ru_stime"))
 
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "caef.jsonl"
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cfg = CaefDataConfig(out=out, ops=("add",), digits="1-100", n=n, seed=seed, workers=1, progress=False)
+        before = cpu_now()
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "from mathwright.cli import main; main()", "generate", "caef", "--ops", "add", "--digits", "1-100",
-                        "--n", str(n), "--seed", str(seed), "--workers", "1", "--out", str(out), "--no-progress"],
-                       check=True, stdout=subprocess.DEVNULL)
+        run(cfg)
         wall = time.perf_counter() - t0
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = cpu_now() - before
         lines = sum(1 for _ in open(out, encoding="utf-8"))
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"records": lines, "cpu_seconds": cpu, "wall_seconds": wall, "per_cpu_second": lines / cpu,
             "ratio": lines / cpu / REFERENCE_PAIRS_PER_S}
 
@@ -96,16 +100,16 @@ def write_gen_results(g: dict, c: dict, args) -> None:
     body = (
         "CAEF training data for addition with 1-100-digit operands (balanced length classes, at most 7 step pairs "
         "per sequence, exactly as `mathwright generate caef --ops add --digits 1-100`), one process, timed in CPU "
-        "seconds (`time.process_time` / the child's user+sys), so other jobs on the machine do not inflate it. "
+        "seconds (`time.process_time` / the library job's user+sys), so other jobs on the machine do not inflate it. "
         "The reference generator's rate is *quoted* from caef.md section 8 (1,188,200 pairs in about 227 s, "
         f"{REFERENCE_PAIRS_PER_S:,.0f} pairs/s), not re-run here.\n\n"
         "| what | records per CPU-second | vs reference |\n|---|---:|---:|\n"
         f"| sample + render, unchecked | {g['unchecked']:,.0f} | {g['ratio_unchecked']:.1f}x |\n"
         f"| sample + render + every record checked against exact integer arithmetic | **{g['checked']:,.0f}** | "
         f"**{g['ratio_checked']:.1f}x** |\n"
-        f"| CLI end to end (checked, JSON-encoded, written; {c['records']:,} records, 1 worker) | "
+        f"| library job end to end (checked, JSON-encoded, written; {c['records']:,} records, 1 worker) | "
         f"{c['per_cpu_second']:,.0f} | {c['ratio']:.1f}x |\n\n"
-        f"CLI wall time {c['wall_seconds']:.1f} s for {c['cpu_seconds']:.1f} CPU-s (1-minute load average "
+        f"Library job wall time {c['wall_seconds']:.1f} s for {c['cpu_seconds']:.1f} CPU-s (1-minute load average "
         f"{os.getloadavg()[0]:.1f} at the end, 2 cores). How: ADD step pairs are rendered straight from the closed "
         "form (after k steps the low k digits of the sum are written and the carry is the sum's digit arithmetic) "
         "for only the kept steps, and each record is checked by an independent integer rebuild of the prompt's "
@@ -149,7 +153,7 @@ def main() -> None:
     ap.add_argument("--gen-only", action="store_true", help="only the data-generation speed (section 'CAEF data generation')")
     args = ap.parse_args()
     if args.gen_only:
-        write_gen_results(gen_speed(args.gen_seconds, args.seed), cli_speed(seed=args.seed), args)
+        write_gen_results(gen_speed(args.gen_seconds, args.seed), job_speed(seed=args.seed), args)
         return
 
     from mathwright.models.hf import load

@@ -6,9 +6,11 @@ before and after. Writes the RESULTS section "LoRA on Gemma 3 270M".
 
 Phases (each resumes: data and evals are skipped when their outputs exist, training resumes from its
 newest checkpoint):
-1. data   ``mathwright generate goat --buckets add`` (Goat's add bucket, 1-16 digit operands, Goat templates)
-2. before ``mathwright eval arith --format goat --ops add --digits 8`` on the base model (bf16 decoding)
-3. train  ``configs/gemma3-270m-lora.yaml`` with overrides (LoRA 64/64/0.05 on q,k,v,o; wall-clock cap)
+1. data   ``mathwright.data.goat.run`` with ``groups=("add",)`` (what ``mathwright generate goat --buckets add``
+          runs: Goat's add bucket, 1-16 digit operands, Goat templates)
+2. before ``mathwright.eval.arith.run_arith_eval`` (what ``mathwright eval arith --format goat --ops add --digits 8``
+          runs) on the base model (bf16 decoding)
+3. train  ``configs/gemma3-270m-lora.yaml`` with overrides, via ``mathwright.train.sft.train`` (LoRA 64/64/0.05 on q,k,v,o; wall-clock cap)
 4. after  the same eval on the merged model
 5. loss   side by side, ``--compare-steps`` steps each: TRL's own loss (its fused LM head, which off Triton scores
           every position in fp32 tiles) vs mathwright's labelled-positions loss, training tokens/s of each
@@ -18,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,9 +28,14 @@ REPO = Path(__file__).resolve().parents[1]
 SECTION = "LoRA on Gemma 3 270M"
 
 
-def sh(cmd: list[str]) -> None:
-    print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
+def generate(out: Path, n: int, seed: int) -> None:
+    """Goat's add bucket through the library's data job (``mathwright generate goat --buckets add``)."""
+    from mathwright.data.goat import GoatDataConfig, run
+
+    print(f"+ data.goat.run(n={n}, seed={seed}, groups=('add',), out={out})", flush=True)
+    meta = run(GoatDataConfig(out=out, n=n, seed=seed, groups=("add",), progress=False))
+    for info in meta["files"].values():
+        print(f"wrote {info['records']} records to {out}", flush=True)
 
 
 def evaluate(model: str, out: Path, n: int, threads: int, dtype: str, batch_size: int) -> dict:
@@ -111,8 +117,7 @@ def main() -> None:
 
     data = out / "data" / "goat-add.jsonl"
     if not data.exists():
-        sh(["mathwright", "generate", "goat", "--n", str(a.n_train), "--seed", str(a.seed), "--buckets", "add",
-            "--out", str(data), "--no-progress"])
+        generate(data, a.n_train, a.seed)
 
     before = evaluate("gemma3-270m", out / "eval_before", a.n_eval, a.threads, "bf16", 16)
     print(f"before: exact {before['exact_match']:.3f} digit {before['digit_match']:.3f}", flush=True)

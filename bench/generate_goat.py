@@ -5,8 +5,9 @@ every record checked step by step, against a reference-like baseline run side by
     python bench/generate_goat.py --n 200000 --no-results           # quick look
 
 Runs (each a fresh process, timed from outside, CPU = user+sys of the process and its workers):
-1. ``mathwright generate goat --workers W`` (checking on, JSONL).
-2. the same with ``--workers 1``.
+1. the Goat data job, ``mathwright.data.goat.run`` with ``workers=W`` (what ``mathwright generate goat --workers W``
+   runs; checking on, JSONL), in a child ``python -c`` that imports it.
+2. the same with ``workers=1``.
 3. a reference-like baseline written from docs/goat.md (not the reference's code): the notebook's
    procedure -- per-bucket list comprehensions with ``random.randint``, no seed, no checking, one
    ``indent=4`` JSON array dumped, reloaded, given instructions and dumped again.
@@ -162,6 +163,27 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+# Children that run one library job each (timed from outside as a fresh process, OMP_NUM_THREADS=1).
+GENERATE = """
+import sys
+from pathlib import Path
+from mathwright.data.goat import GoatDataConfig, run
+out, n, seed, workers = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+meta = run(GoatDataConfig(out=out, n=n, seed=seed, workers=workers, progress=False))
+for info in meta["files"].values():
+    ops = ", ".join(f"{k} {v}" for k, v in info["by_op"].items())
+    print(f"wrote {info['records']} records to {out} ({ops})")
+"""
+CHECK = """
+import sys
+from pathlib import Path
+from mathwright.data.check import CheckConfig, run
+report = run(CheckConfig(file=Path(sys.argv[1]), workers=int(sys.argv[2])), show=print)
+print(report.summary())
+sys.exit(1 if report.invalid else 0)
+"""
+
+
 def _sha256(path: Path) -> str:
     import hashlib
 
@@ -190,7 +212,6 @@ def main() -> None:
         print(baseline(args.n / 1_746_300, args.baseline_only))
         return
     tmp = Path(tempfile.mkdtemp(prefix="bench_goat_"))
-    mw = [sys.executable, "-c", "from mathwright.cli import main; main()"]
     rows = []
     runs = [(f"mathwright, {args.workers} workers, checked", args.workers)]
     if not args.no_single:
@@ -198,15 +219,14 @@ def main() -> None:
     for label, w in runs:
         out = tmp / f"w{w}.jsonl"
         la = load()
-        wall, cpu = timed(mw + ["generate", "goat", "--n", str(args.n), "--seed", str(args.seed), "--out", str(out),
-                                "--workers", str(w), "--no-progress"])
+        wall, cpu = timed([sys.executable, "-c", GENERATE, str(out), str(args.n), str(args.seed), str(w)])
         size = out.stat().st_size
         rows.append((label, wall, cpu, size, la))
         print(f"{label}: {wall:.1f} s wall, {cpu:.1f} s CPU, {args.n / wall:,.0f} rec/s (load {la})", flush=True)
     digests = {p.name: _sha256(p) for p in tmp.glob("w*.jsonl")}
     identical = len(set(digests.values())) == 1
     # verify the written file once more, from the outside
-    wall_c, cpu_c = timed(mw + ["check", str(tmp / f"w{args.workers}.jsonl"), "--workers", str(args.workers)])
+    wall_c, cpu_c = timed([sys.executable, "-c", CHECK, str(tmp / f"w{args.workers}.jsonl"), str(args.workers)])
     if not args.no_baseline:
         la = load()
         wall, cpu = timed([sys.executable, __file__, "--n", str(args.n), "--baseline-only", str(tmp / "ref.json")])

@@ -12,7 +12,8 @@ Phases (each resumable; ``all`` runs them in order):
 - ``base`` / ``tuned``: greedy CoT and PoT completions with MAmmoTH's Alpaca prompt (zero-shot, the training
   prompt) for the first problems of the subset, chunk by chunk into ``generations_TAG.jsonl`` (a RecordLog:
   a killed run resumes); ``--stop-at HH:MM`` (UTC) ends a phase early, so n is "as many as time allowed".
-- ``train``: ``mathwright train configs/gemma3-270m-mathinstruct-lora.yaml`` on the phase-``data`` file.
+- ``train``: the recipe ``configs/gemma3-270m-mathinstruct-lora.yaml`` on the phase-``data`` file, through
+  ``mathwright.train.recipe.run_train`` (the job ``mathwright train`` runs), in this process.
 - ``report``: runs every PoT program in the sandbox, scores CoT / PoT / hybrid (PoT, falling back to the CoT
   answer when the program fails or prints no number -- the same rule as the ``hybrid`` strategy, applied to
   the greedy completions already generated) on the problems both models answered, and writes RESULTS.
@@ -23,7 +24,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -157,12 +157,14 @@ def phase_train(args: argparse.Namespace, data: Path) -> Path:
     if args.train_records:
         small = args.out / f"train_{args.train_records}.jsonl"
         data = small if small.exists() else select_short(data, args.train_records, small)
-    cmd = [sys.executable, "-c", "from mathwright.cli import main; main()", "train", str(RECIPE), f"data=[{data}]",
-           f"output_dir={args.out / 'lora'}", f"threads={args.threads}", *args.train_override]
+    from mathwright.train.recipe import run_train
+
+    overrides = [f"data=[{data}]", f"output_dir={args.out / 'lora'}", f"threads={args.threads}", *args.train_override]
     if args.max_steps:
-        cmd.append(f"trainer.max_steps={args.max_steps}")
-    print("train:", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
+        overrides.append(f"trainer.max_steps={args.max_steps}")
+    print("train: run_train", RECIPE, " ".join(overrides), flush=True)
+    final = run_train(RECIPE, overrides)
+    print(f"saved {final}", flush=True)
     return model_dir
 
 

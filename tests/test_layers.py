@@ -18,7 +18,9 @@ Edges: ``from P import name`` is an edge to the module ``P.name`` when that is a
 ``import P.Q`` is an edge to ``P.Q``. Relative imports are resolved. The implicit import of a parent
 package's ``__init__`` is not an edge (every ``mathwright.cli.x`` would otherwise "import" ``mathwright.cli``).
 Besides the order, the module graph must be acyclic: a cycle, even between two modules of one layer,
-fails. ``bench/`` scripts drive the library, never the CLI: none may import ``mathwright.cli``.
+fails. ``bench/`` scripts drive the library, never the CLI: none may import ``mathwright.cli``, nor run the
+CLI in a child process (the ``mathwright`` console script, ``python -m mathwright``, or ``python -c`` code that
+names ``mathwright.cli``); a child ``python -c`` that imports a library job is fine.
 """
 from __future__ import annotations
 
@@ -151,6 +153,59 @@ def cli_imports(scripts: Path) -> list[str]:
     return bad
 
 
+def _docstrings(tree: ast.AST) -> set[int]:
+    """``id`` of every docstring node (module, class, function): prose, not code."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                out.add(id(first.value))
+    return out
+
+
+def _leading_text(node: ast.AST) -> str | None:
+    """The text a string literal (or an f-string, up to its first placeholder) starts with."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+        return str(node.values[0].value)
+    return None
+
+
+def _is_console_script(text: str | None) -> bool:
+    return text is not None and (text.strip() == PACKAGE or text.lstrip().startswith(PACKAGE + " "))
+
+
+def cli_invocations(scripts: Path) -> list[str]:
+    """Every place a script under ``scripts`` runs the CLI in a child process: a command list or tuple that starts
+    with the ``mathwright`` console script or holds ``-m mathwright``, a shell command string handed to
+    ``subprocess``/``os.system``/``os.popen`` that starts with ``mathwright``, or any string (code for
+    ``python -c``) naming ``mathwright.cli`` or ``mathwright.__main__``; docstrings are prose and do not count."""
+    bad = []
+    for p in sorted(scripts.rglob("*.py")):
+        tree = ast.parse(p.read_text(encoding="utf-8"), str(p))
+        docs = _docstrings(tree)
+        where = f"{p.relative_to(scripts.parent)}"
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.List, ast.Tuple)) and node.elts:
+                texts = [_leading_text(e) for e in node.elts]
+                if _is_console_script(texts[0]) or any(
+                        a == "-m" and b == PACKAGE for a, b in zip(texts, texts[1:])):
+                    bad.append(f"{where}:{node.lineno}: runs the CLI")
+            elif isinstance(node, ast.Call) and node.args:
+                f = node.func
+                owner = f.value.id if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) else None
+                name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
+                if (owner == "subprocess" or (owner == "os" and name in ("system", "popen"))) \
+                        and _is_console_script(_leading_text(node.args[0])):
+                    bad.append(f"{where}:{node.lineno}: runs the CLI (shell command)")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+                if f"{PACKAGE}.cli" in node.value or f"{PACKAGE}.__main__" in node.value:
+                    bad.append(f"{where}:{node.lineno}: names {PACKAGE}.cli / {PACKAGE}.__main__ in code")
+    return sorted(set(bad))
+
+
 # ------------------------------------------------------------------------------------------------ the checks
 
 
@@ -174,6 +229,40 @@ def test_no_import_cycles() -> None:
 def test_bench_never_imports_the_cli() -> None:
     bad = cli_imports(REPO / "bench")
     assert not bad, "bench/ imports mathwright.cli (import the library instead):\n" + "\n".join(bad)
+
+
+def test_bench_never_runs_the_cli_in_a_child() -> None:
+    bad = cli_invocations(REPO / "bench")
+    assert not bad, ("bench/ runs the CLI in a child process (call the library job, or a `python -c` that imports "
+                     "it):\n" + "\n".join(bad))
+
+
+def test_the_cli_invocation_checker_finds_them(tmp_path: Path) -> None:
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "ok.py").write_text(
+        '"""Runs ``mathwright generate goat``; see mathwright.cli.goat (a docstring: prose)."""\n'
+        "import subprocess, sys\n"
+        "subprocess.run([sys.executable, '-c', 'from mathwright.data.goat import run'], check=True)\n"
+        "subprocess.run([sys.executable, '-m', 'mathwright.train', 'configs/x.yaml'])\n"
+        "body = f'`mathwright check` re-verified the file in {1.0} s'\n"
+        "cmd = ['mathwright-data', 'x']\n")
+    (bench / "bad.py").write_text(
+        "import os, subprocess, sys\n"
+        "subprocess.run([sys.executable, '-c', 'from mathwright.cli import main; main()', 'train'])\n"
+        "subprocess.run(['mathwright', 'generate', 'goat', '--n', '10'], check=True)\n"
+        "cmd = (sys.executable, '-m', 'mathwright', 'check', 'x.jsonl')\n"
+        "os.system(f'mathwright generate goat --n {10}')\n"
+        "subprocess.check_call('mathwright check x.jsonl', shell=True)\n"
+        "code = 'import runpy; runpy.run_module(\"mathwright.__main__\")'\n")
+    assert cli_invocations(bench) == [
+        "bench/bad.py:2: names mathwright.cli / mathwright.__main__ in code",
+        "bench/bad.py:3: runs the CLI",
+        "bench/bad.py:4: runs the CLI",
+        "bench/bad.py:5: runs the CLI (shell command)",
+        "bench/bad.py:6: runs the CLI (shell command)",
+        "bench/bad.py:7: names mathwright.cli / mathwright.__main__ in code",
+    ]
 
 
 def test_the_checker_finds_violations(tmp_path: Path) -> None:
