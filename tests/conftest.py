@@ -21,3 +21,17 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def invoke_in(cwd: Path, args: list[str]):
+    """Run the mathwright CLI (typer's CliRunner) with ``cwd`` as the working directory; the result."""
+    from typer.testing import CliRunner
+
+    from mathwright.cli import app
+
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(app, args)
+    finally:
+        os.chdir(old)

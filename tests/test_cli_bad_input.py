@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import invoke_in
 from mathwright.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,12 +23,7 @@ runner = CliRunner()
 
 def bad(args: list[str], needle: str, *, cwd: Path, absent: tuple[str, ...] = ()) -> str:
     """Run the CLI in ``cwd``; assert the bad-input contract and return the error line."""
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        res = runner.invoke(app, args)
-    finally:
-        os.chdir(old)
+    res = invoke_in(cwd, args)
     out = res.output
     assert res.exit_code == 2, f"{args}: exit {res.exit_code}\n{out}\n{res.exception!r}"
     assert isinstance(res.exception, SystemExit), f"{args}: raised {res.exception!r}"

@@ -3,12 +3,12 @@ load through :func:`mathwright.train.recipe.load_recipe`, so a recipe one of the
 with the same error line, before anything is written. Fast: every case fails before a model loads."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from conftest import invoke_in
 from mathwright.cli import app
 from mathwright.train.recipe import load_recipe
 
@@ -20,12 +20,7 @@ runner = CliRunner()
 
 def error_line(args: list[str], cwd: Path) -> str:
     """Run the CLI in ``cwd``; assert exit 2, one ``error:`` line and nothing written; return the line."""
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        res = runner.invoke(app, args)
-    finally:
-        os.chdir(old)
+    res = invoke_in(cwd, args)
     errors = [ln for ln in res.output.splitlines() if ln.startswith("error:")]
     assert res.exit_code == 2 and len(errors) == 1, f"{args}: exit {res.exit_code}\n{res.output}"
     assert list(cwd.iterdir()) == [], f"{args}: wrote {list(cwd.iterdir())}"
